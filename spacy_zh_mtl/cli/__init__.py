@@ -1,0 +1,12 @@
+"""Command line: `python -m spacy_zh_mtl COMMAND` (also installed as `spacy-zh-mtl`)."""
+import typer
+
+app = typer.Typer(
+    name="spacy-zh-mtl",
+    help="Data preparation and helpers for the zh_mtl_ner spaCy project.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Each command module registers itself on `app` when imported.
+from . import make_transformer  # noqa: E402,F401
