@@ -1,2 +1,6 @@
 """Chinese NER for spaCy: a multitask BERT-BiGRU-CRF component (`zh_mtl_ner`)."""
+from .models import architectures, optimizers  # noqa: F401  (registrations)
+from .pipeline import scoring  # noqa: F401  (registrations)
+from .pipeline.zh_mtl_ner import ZhMtlNer, make_zh_mtl_ner  # noqa: F401
+
 __version__ = "0.1.0"

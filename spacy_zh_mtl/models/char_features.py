@@ -1,0 +1,149 @@
+"""Character vectors from the wordpiece output of a shared transformer.
+
+Every character of `doc.text` gets one row: the mean of the wordpiece rows it
+is aligned to. Characters are aligned to wordpieces per transformer span with
+spacy-alignments (which handles the tokenizer's lower-casing, accent stripping
+and "##" continuation pieces), so a digit run or a Latin word that forms one
+wordpiece gives that piece's vector to each of its characters, and a character
+seen by several overlapping strided spans averages them. Characters that no
+piece matches by text (pieces mapped to [UNK], such as emoji or rare CJK) fall
+back to the wordpieces of the spaCy token that contains them; characters the
+transformer never sees (whitespace, control characters, text cut off by
+truncation) get a zero row. No character is dropped.
+"""
+from typing import Callable, List, Tuple, Union, cast
+
+import numpy
+import spacy_alignments
+from spacy.tokens import Doc
+from spacy_transformers.align import apply_alignment
+from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
+from spacy_transformers.layers.split_trf import split_trf_batch
+from thinc.api import Model, to_numpy
+from thinc.types import Floats2d, Ints1d, Ragged
+from transformers.file_utils import ModelOutput
+
+from ..char_index import char_token_index, token_bounds
+
+TransformerOutput = Union[List[TransformerData], FullTransformerBatch]
+SPECIAL_PIECES = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>"}
+
+
+def wordpieces_to_chars(
+    grad_factor: float = 1.0,
+) -> Model[Tuple[List[Doc], TransformerOutput], List[Floats2d]]:
+    """Pool wordpiece vectors into one vector per character of each Doc.
+
+    Takes the Docs together with the transformer output for them: the per-Doc
+    `TransformerData` a listener receives, or a `FullTransformerBatch` when the
+    listener was replaced by a copy of the transformer.
+    """
+    return Model(
+        "wordpieces_to_chars",
+        forward,
+        layers=[split_trf_batch()],
+        attrs={"grad_factor": grad_factor},
+    )
+
+
+def forward(
+    model: Model, inputs: Tuple[List[Doc], TransformerOutput], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
+    docs, trf_output = inputs
+    backprop_split = None
+    if isinstance(trf_output, FullTransformerBatch):
+        trf_datas, backprop_split = model.layers[0](trf_output, is_train)
+    else:
+        trf_datas = trf_output
+    grad_factor = model.attrs["grad_factor"]
+    ops = model.ops
+    outputs: List[Floats2d] = []
+    backprops = []
+    for doc, trf_data in zip(docs, trf_datas):
+        hidden = trf_data.model_output.get("last_hidden_state")
+        if hidden is None or hidden.size == 0:
+            width = 0 if hidden is None else hidden.shape[-1]
+            outputs.append(ops.alloc2f(len(doc.text), width))
+            backprops.append(None)
+            continue
+        src = ops.reshape2f(hidden, -1, hidden.shape[-1])
+        cpu_align = char_alignment(doc, trf_data)
+        align = Ragged(ops.asarray1i(cpu_align.dataXd), ops.asarray1i(cpu_align.lengths))
+        gathered, backprop_gather = apply_alignment(ops, align, src)
+        outputs.append(ops.reduce_mean(cast(Floats2d, gathered.dataXd), align.lengths))
+        backprops.append((backprop_gather, align.lengths))
+
+    def backprop(d_outputs: List[Floats2d]) -> List[TransformerData]:
+        d_trf_datas = []
+        for trf_data, d_output, bp in zip(trf_datas, d_outputs, backprops):
+            hidden = trf_data.model_output.get("last_hidden_state")
+            d_hidden = ops.alloc(hidden.shape if hidden is not None else (0,), dtype="f")
+            if bp is not None:
+                backprop_gather, lengths = bp
+                d_gathered = ops.backprop_reduce_mean(d_output, lengths)
+                d_src = backprop_gather(Ragged(d_gathered, lengths)) * grad_factor
+                d_hidden = d_src.reshape(hidden.shape)
+            d_trf_datas.append(
+                TransformerData(
+                    model_output=ModelOutput(last_hidden_state=d_hidden),
+                    wordpieces=trf_data.wordpieces,
+                    align=trf_data.align,
+                )
+            )
+        if backprop_split is not None:
+            return backprop_split(d_trf_datas)
+        return d_trf_datas
+
+    return outputs, backprop
+
+
+def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
+    """Map each character of `doc.text` to rows of the flattened
+    (n_spans * span_length) wordpiece output, as a Ragged of row indices.
+    """
+    n_chars = len(doc.text)
+    span_length = trf_data.wordpieces.input_ids.shape[1]
+    token_lengths = to_numpy(trf_data.align.lengths).astype("int64")
+    token_rows = to_numpy(trf_data.align.dataXd).astype("int64").ravel()
+    row_token = numpy.repeat(numpy.arange(len(token_lengths)), token_lengths)
+    row_span = token_rows // span_length
+    bounds = token_bounds(doc)
+    chars: List[Ints1d] = []
+    rows: List[Ints1d] = []
+    for span_i, pieces in enumerate(trf_data.wordpieces.strings):
+        in_span = row_token[row_span == span_i]
+        if in_span.size == 0:
+            continue
+        start, end = bounds[in_span.min(), 0], bounds[in_span.max(), 1]
+        targets = [
+            "" if piece in SPECIAL_PIECES else piece.removeprefix("##")
+            for piece in pieces
+        ]
+        char2piece, _ = spacy_alignments.get_alignments(list(doc.text[start:end]), targets)
+        counts = numpy.fromiter(map(len, char2piece), dtype="int64", count=end - start)
+        flat = numpy.fromiter(
+            (p for ps in char2piece for p in ps), dtype="int64", count=int(counts.sum())
+        )
+        chars.append(numpy.repeat(numpy.arange(start, end), counts))
+        rows.append(flat + span_i * span_length)
+    char_ids = numpy.concatenate(chars) if chars else numpy.zeros((0,), dtype="int64")
+    row_ids = numpy.concatenate(rows) if rows else numpy.zeros((0,), dtype="int64")
+    # Characters no wordpiece matched by text take their token's wordpieces.
+    matched = numpy.zeros((n_chars,), dtype=bool)
+    matched[char_ids] = True
+    token_of_char = char_token_index(doc)
+    fallback = numpy.flatnonzero(~matched & (token_of_char >= 0))
+    if fallback.size:
+        tokens = token_of_char[fallback]
+        token_starts = numpy.cumsum(token_lengths) - token_lengths
+        n_rows = token_lengths[tokens]
+        fallback_rows = token_rows[
+            numpy.repeat(token_starts[tokens], n_rows)
+            + numpy.arange(n_rows.sum())
+            - numpy.repeat(numpy.cumsum(n_rows) - n_rows, n_rows)
+        ]
+        char_ids = numpy.concatenate([char_ids, numpy.repeat(fallback, n_rows)])
+        row_ids = numpy.concatenate([row_ids, fallback_rows])
+    order = numpy.argsort(char_ids, kind="stable")
+    lengths = numpy.bincount(char_ids, minlength=n_chars).astype("int32")
+    return Ragged(row_ids[order].astype("int32"), lengths)

@@ -1,0 +1,45 @@
+"""The torch part of the model: shared BiGRU, per-task emissions, a CRF per task."""
+from typing import Dict
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torchcrf import CRF
+
+
+class MultitaskCrfHead(nn.Module):
+    """BiGRU over character vectors shared by all tasks, then one linear
+    emission layer and one CRF (pytorch-crf) per task.
+
+    `forward` returns the emissions of all tasks concatenated along the last
+    axis, in the order of `task_sizes`; the CRFs are used by the losses and the
+    decoder, which read their transition scores.
+    """
+
+    def __init__(
+        self, n_in: int, hidden_size: int, task_sizes: Dict[str, int], dropout: float
+    ) -> None:
+        super().__init__()
+        self.task_sizes = dict(task_sizes)
+        self.gru = nn.GRU(n_in, hidden_size, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(dropout)
+        self.emitters = nn.ModuleDict(
+            {task: nn.Linear(2 * hidden_size, size) for task, size in task_sizes.items()}
+        )
+        self.crfs = nn.ModuleDict(
+            {task: CRF(size, batch_first=True) for task, size in task_sizes.items()}
+        )
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """features: (batch, max_chars, n_in); lengths: (batch,) characters per doc.
+        Returns (batch, max_chars, sum of task sizes) emission scores.
+        """
+        packed = pack_padded_sequence(
+            features, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        hidden, _ = self.gru(packed)
+        hidden, _ = pad_packed_sequence(
+            hidden, batch_first=True, total_length=features.shape[1]
+        )
+        hidden = self.dropout(hidden)
+        return torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)

@@ -1,0 +1,147 @@
+"""Per-character labels for the three tasks, and entity spans from NER tags.
+
+Labels are read from a reference Doc by character offset, so they never depend
+on how the text was tokenised. `None` means the Doc has no annotation for the
+task: its loss is masked, never read as "O".
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc
+from thinc.types import Ints1d
+
+from ..char_index import char_token_index, token_bounds
+from ..losses.consistency import IGNORE
+
+CWS_TAGS = ("B", "I", "E", "S")
+SPACE_TAG = "_SP"
+OUTSIDE, BEGIN, INSIDE, END, SINGLE = range(5)
+SCHEMES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
+CharSpan = Tuple[int, int, str]
+
+
+class EntityTagScheme:
+    """Character tags for entity labels: "O" plus B-/I- (BIO) or B-/I-/E-/S- (BIOES)."""
+
+    def __init__(self, labels: Sequence[str], scheme: str = "BIO") -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"ner_scheme must be one of {list(SCHEMES)}, got {scheme!r}")
+        self.labels = list(labels)
+        self.scheme = scheme
+        prefixes = SCHEMES[scheme]
+        self.tags = ["O"] + [f"{p}-{label}" for label in self.labels for p in prefixes]
+        codes = {"B": BEGIN, "I": INSIDE, "E": END, "S": SINGLE}
+        self.prefix = numpy.array([OUTSIDE] + [codes[p] for _ in self.labels for p in prefixes])
+        self.label_of_tag = numpy.array(
+            [-1] + [i for i in range(len(self.labels)) for _ in prefixes]
+        )
+        self._first_tag = {label: 1 + i * len(prefixes) for i, label in enumerate(self.labels)}
+
+    def encode(self, spans: Sequence[CharSpan], n_chars: int) -> Ints1d:
+        """Tag ids for `n_chars` characters with the given entity spans."""
+        tags = numpy.zeros((n_chars,), dtype="int64")
+        for start, end, label in spans:
+            first = self._first_tag.get(label)
+            if first is None:
+                continue
+            tags[start:end] = first + 1
+            tags[start] = first
+            if self.scheme == "BIOES":
+                if end - start == 1:
+                    tags[start] = first + 3
+                else:
+                    tags[end - 1] = first + 2
+        return tags
+
+    def decode(self, tag_ids: Ints1d) -> List[CharSpan]:
+        """Entity spans from tag ids. An I-/E- tag that does not continue an
+        entity of the same label starts a new one, so no predicted entity is lost.
+        """
+        prefix = self.prefix[tag_ids]
+        label = self.label_of_tag[tag_ids]
+        prev_prefix = numpy.concatenate([[OUTSIDE], prefix[:-1]])
+        prev_label = numpy.concatenate([[-1], label[:-1]])
+        continues = (
+            numpy.isin(prefix, (INSIDE, END))
+            & numpy.isin(prev_prefix, (BEGIN, INSIDE))
+            & (prev_label == label)
+        )
+        starts = numpy.flatnonzero((prefix != OUTSIDE) & ~continues)
+        next_continues = numpy.concatenate([continues[1:], [False]])
+        ends = numpy.flatnonzero((prefix != OUTSIDE) & ~next_continues) + 1
+        return [
+            (int(s), int(e), self.labels[label[s]]) for s, e in zip(starts.tolist(), ends.tolist())
+        ]
+
+
+def entity_spans(doc: Doc) -> Optional[List[CharSpan]]:
+    """Gold entity character spans, or None if the Doc has no complete entity
+    annotation (a token with missing ENT_IOB).
+    """
+    if len(doc) == 0:
+        return []
+    if not all(token.ent_iob != 0 for token in doc):
+        return None
+    return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+
+
+def cws_tags(doc: Doc) -> Optional[Ints1d]:
+    """B/I/E/S ids from the token boundaries; characters outside tokens are S.
+    None when the Doc is not word-segmented (every token one character long,
+    as in character-per-line NER corpora).
+    """
+    bounds = token_bounds(doc)
+    lengths = bounds[:, 1] - bounds[:, 0]
+    if len(doc) == 0 or lengths.max() <= 1:
+        return None
+    tags = numpy.full((len(doc.text),), CWS_TAGS.index("S"), dtype="int64")
+    multi = bounds[lengths > 1]
+    token_of_char = char_token_index(doc)
+    inside = numpy.isin(token_of_char, numpy.flatnonzero(lengths > 1))
+    tags[inside] = CWS_TAGS.index("I")
+    tags[multi[:, 0]] = CWS_TAGS.index("B")
+    tags[multi[:, 1] - 1] = CWS_TAGS.index("E")
+    return tags
+
+
+def token_tags(doc: Doc) -> Optional[List[str]]:
+    """The fine-grained tag of every token (space tokens without one get
+    "_SP"), or None if any other token has no tag.
+    """
+    tags = [token.tag_ or (SPACE_TAG if token.is_space else "") for token in doc]
+    if not tags or not all(tags):
+        return None
+    return tags
+
+
+def pos_tags(doc: Doc, tag_ids: Dict[str, int]) -> Optional[Ints1d]:
+    """Per-character POS ids: each character takes its token's tag; characters
+    outside tokens take "_SP". None if the Doc is not fully tagged or uses a
+    tag outside `tag_ids`.
+    """
+    tags = token_tags(doc)
+    if tags is None or any(tag not in tag_ids for tag in tags):
+        return None
+    token_ids = numpy.array([tag_ids[tag] for tag in tags] + [tag_ids[SPACE_TAG]])
+    return token_ids[char_token_index(doc)]
+
+
+def consistency_targets(
+    spans: Sequence[CharSpan], n_chars: int, entity_pos_ids: Dict[str, int]
+) -> Tuple[Ints1d, Ints1d]:
+    """Segmentation and POS targets implied by gold entities (eq. 11):
+    B at an entity's first character, E at its last, S for one character (other
+    characters IGNORE), and the mapped POS id on every entity character (IGNORE
+    elsewhere and for labels not in `entity_pos_ids`).
+    """
+    cws = numpy.full((n_chars,), IGNORE, dtype="int64")
+    pos = numpy.full((n_chars,), IGNORE, dtype="int64")
+    for start, end, label in spans:
+        if end - start == 1:
+            cws[start] = CWS_TAGS.index("S")
+        else:
+            cws[start] = CWS_TAGS.index("B")
+            cws[end - 1] = CWS_TAGS.index("E")
+        if label in entity_pos_ids:
+            pos[start:end] = entity_pos_ids[label]
+    return cws, pos

@@ -1,0 +1,64 @@
+"""Make predicted character-level entities token-aligned by splitting tokens."""
+from typing import Dict, List, Sequence
+
+import numpy
+from spacy.tokens import Doc
+
+from ..char_index import token_bounds
+from .char_labels import CharSpan
+
+
+def trim_spans(text: str, spans: Sequence[CharSpan]) -> List[CharSpan]:
+    """Strip leading and trailing whitespace from spans; drop empty ones."""
+    trimmed = []
+    for start, end, label in spans:
+        piece = text[start:end]
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
+        if end > start:
+            trimmed.append((start, end, label))
+    return trimmed
+
+
+def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str, str]) -> int:
+    """Set `doc.ents` to the given character spans, first splitting every token
+    that an entity boundary falls inside, so each entity is exactly a token
+    span. A piece inside an entity takes the tag `entity_tags` maps its label
+    to (if any); the other pieces keep the token's tag and POS. Returns the
+    number of tokens split.
+    """
+    spans = trim_spans(doc.text, spans)
+    cuts = numpy.unique([c for start, end, _ in spans for c in (start, end)])
+    bounds = token_bounds(doc)
+    inside = numpy.searchsorted(bounds[:, 0], cuts, side="right") - 1
+    valid = inside >= 0
+    cuts, inside = cuts[valid], inside[valid]
+    strictly_inside = (cuts > bounds[inside, 0]) & (cuts < bounds[inside, 1])
+    cuts, inside = cuts[strictly_inside], inside[strictly_inside]
+    if cuts.size:
+        with doc.retokenize() as retokenizer:
+            for token_i in numpy.unique(inside).tolist():
+                token = doc[token_i]
+                start, end = int(bounds[token_i, 0]), int(bounds[token_i, 1])
+                points = [start] + cuts[inside == token_i].tolist() + [end]
+                orths = [doc.text[a:b] for a, b in zip(points, points[1:])]
+                tags = [
+                    entity_tags.get(_label_covering(spans, a), token.tag_)
+                    for a in points[:-1]
+                ]
+                attrs = {"TAG": tags}
+                if token.pos_:
+                    attrs["POS"] = [token.pos_] * len(orths)
+                heads = [(token, i) for i in range(len(orths))]
+                retokenizer.split(token, orths, heads=heads, attrs=attrs)
+    # Every boundary is now a token boundary; "expand" only guards the invariant.
+    ents = [doc.char_span(s, e, label=label, alignment_mode="expand") for s, e, label in spans]
+    doc.set_ents(ents, default="outside")
+    return int(numpy.unique(inside).size)
+
+
+def _label_covering(spans: Sequence[CharSpan], char: int) -> str:
+    for start, end, label in spans:
+        if start <= char < end:
+            return label
+    return ""
