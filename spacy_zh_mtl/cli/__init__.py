@@ -10,3 +10,4 @@ app = typer.Typer(
 
 # Each command module registers itself on `app` when imported.
 from . import make_transformer  # noqa: E402,F401
+from . import convert  # noqa: E402,F401
