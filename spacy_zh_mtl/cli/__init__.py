@@ -11,3 +11,6 @@ app = typer.Typer(
 # Each command module registers itself on `app` when imported.
 from . import make_transformer  # noqa: E402,F401
 from . import convert  # noqa: E402,F401
+from . import train_segmenter  # noqa: E402,F401
+from . import preannotate  # noqa: E402,F401
+from . import report  # noqa: E402,F401

@@ -1,0 +1,83 @@
+"""`report`: a per-type P/R/F markdown table from `spacy evaluate --output` JSON."""
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import srsly
+import typer
+from wasabi import msg
+
+from . import app
+
+OTHER_METRICS = (
+    ("token_acc", "token accuracy"),
+    ("tag_acc", "tag accuracy"),
+    ("pos_acc", "POS accuracy"),
+    ("speed", "speed (words/s)"),
+)
+
+
+def _pct(value: Any) -> str:
+    return f"{value * 100:.2f}" if isinstance(value, (int, float)) else "-"
+
+
+def count_gold_entities(path: Path) -> Counter:
+    """Count entities per label in a .spacy file."""
+    from ..corpora.docs import read_docs
+
+    return Counter(ent.label_ for doc in read_docs(path) for ent in doc.ents)
+
+
+def metrics_table(
+    metrics: Dict[str, Any], gold_counts: Optional[Counter] = None, title: Optional[str] = None
+) -> str:
+    """Format entity scores as a markdown table: one row per type, then all types.
+
+    metrics: The JSON written by `spacy evaluate --output` (scores in 0..1).
+    gold_counts: Gold entities per type, for an "n" column.
+    """
+    per_type: Dict[str, Dict[str, float]] = metrics.get("ents_per_type") or {}
+    n_col = gold_counts is not None
+    lines: List[str] = []
+    if title:
+        lines += [f"### {title}", ""]
+    header = "| type | P | R | F |" + (" n |" if n_col else "")
+    lines += [header, "|---|---:|---:|---:|" + ("---:|" if n_col else "")]
+    labels = sorted(set(per_type) | set(gold_counts or {}))
+    for label in labels:
+        s = per_type.get(label, {})
+        row = f"| {label} | {_pct(s.get('p'))} | {_pct(s.get('r'))} | {_pct(s.get('f'))} |"
+        if n_col:
+            row += f" {gold_counts.get(label, 0):,} |"  # type: ignore[union-attr]
+        lines.append(row)
+    row = f"| **all** | {_pct(metrics.get('ents_p'))} | {_pct(metrics.get('ents_r'))} | **{_pct(metrics.get('ents_f'))}** |"
+    if n_col:
+        row += f" {sum(gold_counts.values()):,} |"  # type: ignore[union-attr]
+    lines.append(row)
+    others = []
+    for key, name in OTHER_METRICS:
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            others.append(f"{name} {value:,.0f}" if key == "speed" else f"{name} {_pct(value)}")
+    if others:
+        lines += ["", "; ".join(others)]
+    return "\n".join(lines) + "\n"
+
+
+@app.command("report")
+def report_cli(
+    metrics_path: Path = typer.Argument(..., help="JSON written by `spacy evaluate --output`", exists=True, dir_okay=False),
+    output_path: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the markdown table here"),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="The evaluated .spacy file, to add gold entity counts"),
+    title: Optional[str] = typer.Option(None, "--title", help="Heading above the table"),
+) -> None:
+    """Print (and write) a per-type P/R/F markdown table of NER scores."""
+    metrics = srsly.read_json(metrics_path)
+    if "ents_f" not in metrics:
+        msg.fail(f"No NER scores (ents_f) in {metrics_path}", exits=1)
+    table = metrics_table(metrics, count_gold_entities(gold) if gold else None, title)
+    print(table)
+    if output_path is not None:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        output_path.write_text(table, encoding="utf8")
+        msg.good(f"Wrote {output_path}")
