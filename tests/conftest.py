@@ -34,3 +34,143 @@ def tiny_transformer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_heads=2,
         intermediate_size=64,
     )
+
+
+# Annotated training sentences for the pipeline tests: (word, tag) pairs with
+# CTB tags and character-offset entities. Written for the tests.
+TRAIN_SENTENCES = [
+    ([("王小明", "NR"), ("去", "VV"), ("北京", "NR")], [(0, 3, "PER"), (4, 6, "LOC")]),
+    ([("李华", "NR"), ("在", "P"), ("上海", "NR"), ("工作", "VV")], [(0, 2, "PER"), (3, 5, "LOC")]),
+    ([("张伟", "NR"), ("访问", "VV"), ("南京", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("北京大学", "NR"), ("欢迎", "VV"), ("王小明", "NR")], [(0, 4, "ORG"), (6, 9, "PER")]),
+    ([("我们", "PN"), ("去", "VV"), ("上海", "NR"), ("玩", "VV")], [(3, 5, "LOC")]),
+    ([("南京市", "NR"), ("长江大桥", "NR"), ("很", "AD"), ("长", "VA")], [(0, 3, "LOC"), (3, 7, "LOC")]),
+    ([("李华", "NR"), ("和", "CC"), ("张伟", "NR"), ("是", "VC"), ("朋友", "NN")], [(0, 2, "PER"), (3, 5, "PER")]),
+    ([("今天", "NT"), ("天气", "NN"), ("很", "AD"), ("好", "VA")], []),
+    ([("刘洋", "NR"), ("加入", "VV"), ("清华大学", "NR")], [(0, 2, "PER"), (4, 8, "ORG")]),
+    ([("陈静", "NR"), ("住", "VV"), ("在", "P"), ("广州", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("复旦大学", "NR"), ("位于", "VV"), ("上海", "NR")], [(0, 4, "ORG"), (6, 8, "LOC")]),
+    ([("赵军", "NR"), ("喜欢", "VV"), ("杭州", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("华为", "NR"), ("公司", "NN"), ("在", "P"), ("深圳", "NR")], [(0, 2, "ORG"), (5, 7, "LOC")]),
+    ([("我", "PN"), ("喜欢", "VV"), ("看", "VV"), ("书", "NN")], []),
+    ([("孙丽", "NR"), ("去", "VV"), ("了", "AS"), ("成都", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("周强", "NR"), ("在", "P"), ("华为", "NR"), ("工作", "VV")], [(0, 2, "PER"), (3, 5, "ORG")]),
+    ([("武汉", "NR"), ("的", "DEG"), ("天气", "NN"), ("很", "AD"), ("热", "VA")], [(0, 2, "LOC")]),
+    ([("吴敏", "NR"), ("和", "CC"), ("李华", "NR"), ("去", "VV"), ("杭州", "NR")], [(0, 2, "PER"), (3, 5, "PER"), (6, 8, "LOC")]),
+    ([("清华大学", "NR"), ("在", "P"), ("北京", "NR")], [(0, 4, "ORG"), (5, 7, "LOC")]),
+    ([("他们", "PN"), ("明天", "NT"), ("去", "VV"), ("广州", "NR")], [(5, 7, "LOC")]),
+]
+TRAIN_TEXTS = ["".join(word for word, _ in words) for words, _ in TRAIN_SENTENCES]
+
+
+def make_reference_docs(vocab) -> list:
+    """The TRAIN_SENTENCES as reference Docs with words, tags and entities."""
+    from spacy.tokens import Doc
+
+    docs = []
+    for words_tags, ents in TRAIN_SENTENCES:
+        words = [word for word, _ in words_tags]
+        doc = Doc(vocab, words=words, spaces=[False] * len(words), tags=[t for _, t in words_tags])
+        doc.set_ents([doc.char_span(s, e, label=label) for s, e, label in ents], default="outside")
+        docs.append(doc)
+    return docs
+
+
+@pytest.fixture(scope="session")
+def pkuseg_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pkuseg model trained (in well under a second) on the TRAIN_SENTENCES words."""
+    import spacy_pkuseg
+
+    tmp = tmp_path_factory.mktemp("pkuseg")
+    train_file = tmp / "train.txt"
+    train_file.write_text(
+        "".join(" ".join(w for w, _ in words) + "\n" for words, _ in TRAIN_SENTENCES),
+        encoding="utf8",
+    )
+    spacy_pkuseg.train(str(train_file), str(train_file), str(tmp / "model"), train_iter=5)
+    return tmp / "model"
+
+
+@pytest.fixture(scope="session")
+def pipeline_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train.spacy (= dev.spacy) holding the TRAIN_SENTENCES."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    tmp = tmp_path_factory.mktemp("corpus")
+    DocBin(docs=make_reference_docs(spacy.blank("zh").vocab)).to_disk(tmp / "train.spacy")
+    return tmp / "train.spacy"
+
+
+@pytest.fixture(scope="session")
+def pipeline_transformer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny transformer whose vocabulary covers the pipeline tests' texts."""
+    return make_tiny_transformer(
+        tmp_path_factory.mktemp("pipeline_transformer"),
+        TRAIN_TEXTS + TINY_TEXTS,
+        hidden_size=64,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=128,
+    )
+
+
+TRAIN_OVERRIDES = {
+    "components.ner.model.hidden_size": 32,
+    "training.max_steps": 300,
+    "training.eval_frequency": 100,
+    "training.optimizer.learn_rate.warmup_steps": 10,
+    "training.optimizer.learn_rate.initial_rate": 0.001,
+}
+
+
+@pytest.fixture(scope="session")
+def trained_pipeline_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    pipeline_corpus: Path,
+    pipeline_transformer_dir: Path,
+    pkuseg_model_dir: Path,
+) -> Path:
+    """configs/cpu.cfg trained by `spacy train` on the TRAIN_SENTENCES; model-last."""
+    from spacy.cli.train import train
+
+    output = tmp_path_factory.mktemp("trained")
+    overrides = {
+        "paths.train": str(pipeline_corpus),
+        "paths.dev": str(pipeline_corpus),
+        "paths.pkuseg_model": str(pkuseg_model_dir),
+        "paths.transformer": str(pipeline_transformer_dir),
+        **TRAIN_OVERRIDES,
+    }
+    train(CONFIGS / "cpu.cfg", output, overrides=overrides)
+    return output / "model-last"
+
+
+CONFIGS = Path(__file__).parent.parent / "configs"
+
+
+def build_pipeline(transformer_dir: Path, pkuseg_dir: Path, overrides: dict = {}):
+    """configs/cpu.cfg with the given overrides, not yet initialized."""
+    from spacy import util
+
+    config = util.load_config(
+        CONFIGS / "cpu.cfg",
+        overrides={
+            "paths.transformer": str(transformer_dir),
+            "paths.pkuseg_model": str(pkuseg_dir),
+            "components.ner.model.hidden_size": 16,
+            **overrides,
+        },
+        interpolate=True,
+    )
+    return util.load_model_from_config(config, auto_fill=True, validate=True)
+
+
+@pytest.fixture(scope="session")
+def initialized_nlp(pipeline_transformer_dir: Path, pkuseg_model_dir: Path):
+    """The cpu.cfg pipeline initialized on the TRAIN_SENTENCES, untrained."""
+    from spacy.training import Example
+
+    nlp = build_pipeline(pipeline_transformer_dir, pkuseg_model_dir)
+    nlp.initialize(lambda: [Example(nlp.make_doc(d.text), d) for d in make_reference_docs(nlp.vocab)])
+    return nlp

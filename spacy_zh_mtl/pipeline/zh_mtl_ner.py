@@ -354,14 +354,14 @@ class ZhMtlNer(TrainablePipe):
                 )
                 terms["consistency"] = cons / n_chars
         weights = self._loss_weights()
-        self.last_losses = {term: float(value) for term, value in terms.items()}
+        self.last_losses = {term: float(value.detach()) for term, value in terms.items()}
         self.dwa.record(self.last_losses)
         if not terms:
             return 0.0, self.model.ops.alloc3f(*emissions.shape)
         total = sum(weights[term] * value for term, value in terms.items())
         total.backward()
         d_emissions = torch2xp(scores.grad)
-        return float(total), self.model.ops.asarray3f(d_emissions)
+        return float(total.detach()), self.model.ops.asarray3f(d_emissions)
 
     def _loss_weights(self) -> Dict[str, float]:
         if self.weighting == "fixed":

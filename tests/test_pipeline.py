@@ -1,0 +1,105 @@
+"""The trained shared-transformer pipeline (configs/cpu.cfg): learning, token
+splitting, bad input, multi-process use."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from conftest import TRAIN_TEXTS, make_reference_docs
+
+BAD_INPUTS = [
+    "",
+    "   ",
+    "\u3000",
+    "王",
+    "北京上海广州深圳" * 2500,  # 20,000 characters, no punctuation
+    "2019年Apple发布iPhone 11，售价5999元😀",
+    "王小明在臺灣大學讀書，住在臺北。",
+    "北京,上海，广州.深圳。（注）(note)！!？?",
+    "王小明\x00去\x07北京\x1b",
+    "王\u200b小\u200d明\ufeff去北京",
+    "Apple and Google are in California",
+    "王小明\n去\t北京\r\n\n李华",
+]
+
+
+@pytest.fixture(scope="module")
+def nlp(trained_pipeline_dir: Path):
+    return spacy.load(trained_pipeline_dir)
+
+
+def test_pipeline_order_and_learning(nlp):
+    assert nlp.pipe_names == ["transformer", "tagger", "ner"]
+    assert nlp.get_pipe("ner").__class__.__name__ == "ZhMtlNer"
+    examples = [Example(nlp.make_doc(ref.text), ref) for ref in make_reference_docs(nlp.vocab)]
+    scores = nlp.evaluate(examples)
+    assert scores["ents_f"] >= 0.9
+    assert set(scores["ents_per_type"]) == {"PER", "LOC", "ORG"}
+    assert scores["tag_acc"] >= 0.9
+
+
+def test_entity_inside_segmenter_token_is_split(nlp):
+    # The segmenter gave 王小明去 as one token; the entity is 王小明.
+    doc = Doc(nlp.vocab, words=["王小明去", "北京"], spaces=[False, False])
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("王小明", "PER"), ("北京", "LOC")]
+    assert [t.text for t in doc] == ["王小明", "去", "北京"]
+    assert doc[0].tag_ == "NR"  # the entity piece takes the entity's POS
+    assert doc[1].tag_ != ""  # the rest keeps a tag
+
+
+def test_ents_match_reference_character_offsets(nlp):
+    for ref in make_reference_docs(nlp.vocab):
+        doc = nlp(ref.text)
+        assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == [
+            (e.start_char, e.end_char, e.label_) for e in ref.ents
+        ]
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_bad_input_gives_valid_doc(nlp, text):
+    doc = nlp(text)
+    assert doc.text == text
+    for ent in doc.ents:
+        assert 0 <= ent.start_char < ent.end_char <= len(text)
+        assert ent.text == text[ent.start_char : ent.end_char]
+        assert ent.text.strip() == ent.text
+    assert all(token.ent_iob_ in ("B", "I", "O") for token in doc)
+
+
+def test_pipe_matches_call_and_handles_batches(nlp):
+    texts = TRAIN_TEXTS[:6] + BAD_INPUTS
+    piped = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(texts, batch_size=4)]
+    single = [[(e.start_char, e.end_char, e.label_) for e in nlp(t).ents] for t in texts]
+    assert piped == single
+
+
+MULTIPROCESS_SCRIPT = """
+import sys, spacy
+nlp = spacy.load(sys.argv[1])
+texts = {texts!r}
+one = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(texts)]
+two = [[(e.start_char, e.end_char, e.label_) for e in d.ents]
+       for d in nlp.pipe(texts, n_process=2, batch_size=1)]
+assert one == two, (one, two)
+assert any(one)
+print("OK", len(texts))
+"""
+
+
+def test_multiprocess_pipe_gives_same_entities(trained_pipeline_dir: Path):
+    texts = TRAIN_TEXTS[:6] + ["", "王小明去北京"]
+    script = MULTIPROCESS_SCRIPT.format(texts=texts)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(trained_pipeline_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "OK 8" in result.stdout
