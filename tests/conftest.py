@@ -174,3 +174,24 @@ def initialized_nlp(pipeline_transformer_dir: Path, pkuseg_model_dir: Path):
     nlp = build_pipeline(pipeline_transformer_dir, pkuseg_model_dir)
     nlp.initialize(lambda: [Example(nlp.make_doc(d.text), d) for d in make_reference_docs(nlp.vocab)])
     return nlp
+
+
+def run_isolated(cmd: list, timeout: float) -> str:
+    """Run `cmd` in a new session and return its output; on a timeout kill the
+    whole process group (hung worker processes included) and fail the test.
+    """
+    import os
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        pytest.fail(f"{cmd[:3]} hung for {timeout} s:\n{output[-3000:]}")
+    assert proc.returncode == 0, output[-3000:]
+    return output

@@ -1,15 +1,14 @@
 """Multiprocessing with a CPU torch transformer must not hang after importing fork_safety."""
 import json
 import multiprocessing
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import List
 
 import numpy
 import pytest
+
+from conftest import run_isolated
 
 TIMEOUT = 90
 
@@ -55,17 +54,7 @@ def test_n_process_2_matches_n_process_1(
 ) -> None:
     texts = tiny_texts + [text * 8 for text in tiny_texts]
     cmd = [sys.executable, "-c", SCRIPT, str(tiny_transformer_dir), str(tmp_path), json.dumps(texts)]
-    # New session, so that on a timeout the hung worker processes are killed too.
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-    try:
-        output, _ = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
-        pytest.fail(f"nlp.pipe(n_process=2) hung for {TIMEOUT} s:\n{output[-3000:]}")
-    assert proc.returncode == 0, output[-3000:]
+    run_isolated(cmd, TIMEOUT)
     info = json.loads((tmp_path / "info.json").read_text())
     threads = info["threads"]
     assert threads["parent_after"] == threads["parent_before"]

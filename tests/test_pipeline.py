@@ -1,6 +1,5 @@
 """The trained shared-transformer pipeline (configs/cpu.cfg): learning, token
 splitting, bad input, multi-process use."""
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from conftest import TRAIN_TEXTS, make_reference_docs
+from conftest import TRAIN_TEXTS, make_reference_docs, run_isolated
 
 BAD_INPUTS = [
     "",
@@ -95,11 +94,5 @@ print("OK", len(texts))
 def test_multiprocess_pipe_gives_same_entities(trained_pipeline_dir: Path):
     texts = TRAIN_TEXTS[:6] + ["", "王小明去北京"]
     script = MULTIPROCESS_SCRIPT.format(texts=texts)
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(trained_pipeline_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "OK 8" in result.stdout
+    output = run_isolated([sys.executable, "-c", script, str(trained_pipeline_dir)], timeout=120)
+    assert "OK 8" in output

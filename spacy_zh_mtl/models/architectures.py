@@ -4,8 +4,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from spacy.tokens import Doc
 from spacy.util import registry
-from spacy_transformers.layers import TransformerListener
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
+from spacy_transformers.layers import TransformerListener, TransformerModel, split_trf_batch
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, chain, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
 
 from .char_features import wordpieces_to_chars
@@ -32,8 +32,10 @@ def build_multitask_char_tagger(
 ) -> Model[List[Doc], Floats3d]:
     """Characters -> wordpiece vectors -> shared BiGRU -> per-task emissions.
 
-    tok2vec (Model): the transformer listener (or, after `replace_listeners`,
-        the transformer itself).
+    tok2vec (Model): the transformer listener or, after `replace_listeners`,
+        a transformer of the component's own (spacy-transformers'
+        TransformerModel, whose batch output is split per Doc here just as
+        `replace_listeners` does in memory).
     hidden_size (int): BiGRU hidden size per direction (paper: 100).
     dropout (float): dropout on the BiGRU output.
     grad_factor (float): scales the gradient passed back to the transformer.
@@ -46,6 +48,8 @@ def build_multitask_char_tagger(
         raise ValueError(f"hidden_size must be > 0, got {hidden_size}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if isinstance(tok2vec, TransformerModel):
+        tok2vec = chain(tok2vec, split_trf_batch())
     char_features = wordpieces_to_chars(grad_factor=grad_factor)
     return Model(
         "zh_mtl_char_tagger",

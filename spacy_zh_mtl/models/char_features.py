@@ -11,50 +11,35 @@ back to the wordpieces of the spaCy token that contains them; characters the
 transformer never sees (whitespace, control characters, text cut off by
 truncation) get a zero row. No character is dropped.
 """
-from typing import Callable, List, Tuple, Union, cast
+from typing import Callable, List, Tuple, cast
 
 import numpy
 import spacy_alignments
 from spacy.tokens import Doc
 from spacy_transformers.align import apply_alignment
-from spacy_transformers.data_classes import FullTransformerBatch, TransformerData
-from spacy_transformers.layers.split_trf import split_trf_batch
+from spacy_transformers.data_classes import TransformerData
 from thinc.api import Model, to_numpy
 from thinc.types import Floats2d, Ints1d, Ragged
 from transformers.file_utils import ModelOutput
 
 from ..char_index import char_token_index, token_bounds
 
-TransformerOutput = Union[List[TransformerData], FullTransformerBatch]
 SPECIAL_PIECES = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>"}
 
 
 def wordpieces_to_chars(
     grad_factor: float = 1.0,
-) -> Model[Tuple[List[Doc], TransformerOutput], List[Floats2d]]:
-    """Pool wordpiece vectors into one vector per character of each Doc.
-
-    Takes the Docs together with the transformer output for them: the per-Doc
-    `TransformerData` a listener receives, or a `FullTransformerBatch` when the
-    listener was replaced by a copy of the transformer.
+) -> Model[Tuple[List[Doc], List[TransformerData]], List[Floats2d]]:
+    """Pool wordpiece vectors into one vector per character of each Doc,
+    given the Docs and their transformer output.
     """
-    return Model(
-        "wordpieces_to_chars",
-        forward,
-        layers=[split_trf_batch()],
-        attrs={"grad_factor": grad_factor},
-    )
+    return Model("wordpieces_to_chars", forward, attrs={"grad_factor": grad_factor})
 
 
 def forward(
-    model: Model, inputs: Tuple[List[Doc], TransformerOutput], is_train: bool
+    model: Model, inputs: Tuple[List[Doc], List[TransformerData]], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    docs, trf_output = inputs
-    backprop_split = None
-    if isinstance(trf_output, FullTransformerBatch):
-        trf_datas, backprop_split = model.layers[0](trf_output, is_train)
-    else:
-        trf_datas = trf_output
+    docs, trf_datas = inputs
     grad_factor = model.attrs["grad_factor"]
     ops = model.ops
     outputs: List[Floats2d] = []
@@ -90,8 +75,6 @@ def forward(
                     align=trf_data.align,
                 )
             )
-        if backprop_split is not None:
-            return backprop_split(d_trf_datas)
         return d_trf_datas
 
     return outputs, backprop
