@@ -50,6 +50,11 @@ def test_entity_inside_segmenter_token_is_split(nlp):
     assert [t.text for t in doc] == ["王小明", "去", "北京"]
     assert doc[0].tag_ == "NR"  # the entity piece takes the entity's POS
     assert doc[1].tag_ != ""  # the rest keeps a tag
+    # doc._.trf_data follows the split: both pieces keep the wordpieces of 王小明去.
+    align = doc._.trf_data.align
+    assert list(align.lengths) == [4, 4, 2]
+    assert list(align[0].dataXd.ravel()) == list(align[1].dataXd.ravel())
+    nlp.get_pipe("tagger").predict([doc])  # a listener can still read it
 
 
 def test_ents_match_reference_character_offsets(nlp):

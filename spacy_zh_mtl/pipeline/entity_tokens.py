@@ -1,8 +1,11 @@
 """Make predicted character-level entities token-aligned by splitting tokens."""
+import dataclasses
 from typing import Dict, List, Sequence
 
 import numpy
 from spacy.tokens import Doc
+from thinc.api import to_numpy
+from thinc.types import Ints1d, Ragged
 
 from ..char_index import token_bounds
 from .char_labels import CharSpan
@@ -20,12 +23,12 @@ def trim_spans(text: str, spans: Sequence[CharSpan]) -> List[CharSpan]:
     return trimmed
 
 
-def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str, str]) -> int:
+def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str, str]) -> Ints1d:
     """Set `doc.ents` to the given character spans, first splitting every token
     that an entity boundary falls inside, so each entity is exactly a token
     span. A piece inside an entity takes the tag `entity_tags` maps its label
     to (if any); the other pieces keep the token's tag and POS. Returns the
-    number of tokens split.
+    number of pieces each original token became (1 if not split).
     """
     spans = trim_spans(doc.text, spans)
     cuts = numpy.unique([c for start, end, _ in spans for c in (start, end)])
@@ -35,6 +38,8 @@ def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str
     cuts, inside = cuts[valid], inside[valid]
     strictly_inside = (cuts > bounds[inside, 0]) & (cuts < bounds[inside, 1])
     cuts, inside = cuts[strictly_inside], inside[strictly_inside]
+    pieces = numpy.ones((len(doc),), dtype="int64")
+    numpy.add.at(pieces, inside, 1)
     if cuts.size:
         with doc.retokenize() as retokenizer:
             for token_i in numpy.unique(inside).tolist():
@@ -54,7 +59,27 @@ def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str
     # Every boundary is now a token boundary; "expand" only guards the invariant.
     ents = [doc.char_span(s, e, label=label, alignment_mode="expand") for s, e, label in spans]
     doc.set_ents(ents, default="outside")
-    return int(numpy.unique(inside).size)
+    return pieces
+
+
+def realign_transformer_data(doc: Doc, pieces: Ints1d) -> None:
+    """Keep `doc._.trf_data` in step with a Doc whose tokens were split: each
+    piece is aligned to all wordpieces of the token it came from.
+    """
+    trf_data = doc._.get("trf_data") if doc.has_extension("trf_data") else None
+    if trf_data is None or len(trf_data.align.lengths) != len(pieces) or (pieces == 1).all():
+        return
+    lengths = to_numpy(trf_data.align.lengths).astype("int64")
+    rows = to_numpy(trf_data.align.dataXd).ravel()
+    token_of_piece = numpy.repeat(numpy.arange(len(pieces)), pieces)
+    piece_lengths = lengths[token_of_piece]
+    starts = (numpy.cumsum(lengths) - lengths)[token_of_piece]
+    offsets = numpy.arange(piece_lengths.sum()) - numpy.repeat(
+        numpy.cumsum(piece_lengths) - piece_lengths, piece_lengths
+    )
+    index = numpy.repeat(starts, piece_lengths) + offsets
+    align = Ragged(rows[index], piece_lengths.astype("int32"))
+    doc._.trf_data = dataclasses.replace(trf_data, align=align)
 
 
 def _label_covering(spans: Sequence[CharSpan], char: int) -> str:

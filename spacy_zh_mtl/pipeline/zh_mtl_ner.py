@@ -32,7 +32,7 @@ from .char_labels import (
     pos_tags,
     token_tags,
 )
-from .entity_tokens import set_char_entities
+from .entity_tokens import realign_transformer_data, set_char_entities
 
 TASKS = ("ner", "cws", "pos")
 LOSS_TERMS = TASKS + ("consistency",)
@@ -447,11 +447,14 @@ class ZhMtlNer(TrainablePipe):
         return result
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
-        """Set `doc.ents`, splitting tokens at entity boundaries."""
+        """Set `doc.ents`, splitting tokens at entity boundaries (and keeping
+        `doc._.trf_data`'s token alignment in step with the split tokens).
+        """
         scheme = self.scheme
         entity_tags = self.entity_tags
         for doc, ids in zip(docs, tag_ids):
-            set_char_entities(doc, scheme.decode(ids), entity_tags)
+            pieces = set_char_entities(doc, scheme.decode(ids), entity_tags)
+            realign_transformer_data(doc, pieces)
 
     # Serialization ------------------------------------------------------
 
