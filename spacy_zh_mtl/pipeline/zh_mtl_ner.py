@@ -321,12 +321,13 @@ class ZhMtlNer(TrainablePipe):
         validate_examples(examples, "ZhMtlNer.get_loss")
         refs = [eg.reference for eg in examples if len(eg.predicted.text)]
         scores = xp2torch(emissions, requires_grad=True)
+        device = scores.device
         batch, steps, _ = scores.shape
-        lengths = torch.tensor([len(doc.text) for doc in refs], dtype=torch.int64)
-        mask = torch.arange(steps)[None, :] < lengths[:, None]
+        lengths = torch.tensor([len(doc.text) for doc in refs], dtype=torch.int64, device=device)
+        mask = torch.arange(steps, device=device)[None, :] < lengths[:, None]
         module = head_module(self.model)
         task_scores = dict(zip(self.tasks, scores.split(list(self.task_sizes.values()), dim=-1)))
-        targets = self._targets(refs, steps)
+        targets = self._targets(refs, steps, device)
         terms: Dict[str, torch.Tensor] = {}
         for task in self.tasks:
             gold, available, cost = targets[task]
@@ -369,7 +370,7 @@ class ZhMtlNer(TrainablePipe):
         dynamic = self.dwa.weights()
         return {term: self.task_weights[term] * dynamic[term] for term in self.loss_terms}
 
-    def _targets(self, refs: List[Doc], steps: int) -> Dict[str, Any]:
+    def _targets(self, refs: List[Doc], steps: int, device: torch.device) -> Dict[str, Any]:
         """Padded (batch, steps) targets and per-Doc availability per task."""
         scheme = self.scheme
         tag_ids = {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
@@ -402,7 +403,10 @@ class ZhMtlNer(TrainablePipe):
                 if pos is not None:
                     gold["pos"][i, :n] = pos
                     available["pos"][i] = True
-        to_torch = torch.from_numpy
+
+        def to_torch(array: numpy.ndarray) -> torch.Tensor:
+            return torch.from_numpy(array).to(device)
+
         use_cost = self.entity_cost > 0 or self.outside_cost > 0
         targets: Dict[str, Any] = {
             task: (to_torch(gold[task]), to_torch(available[task]), None) for task in self.tasks
