@@ -344,7 +344,7 @@ class ZhMtlNer(TrainablePipe):
                 )
                 / n_chars
             )
-        if self.consistency and "consistency" in targets:
+        if self.consistency:
             cons_targets, available = targets["consistency"]
             if available.any():
                 n_chars = lengths[available].sum().clamp(min=1)
