@@ -8,6 +8,7 @@ from spacy_transformers.layers import TransformerListener, TransformerModel, spl
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, chain, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
 
+from ..char_index import n_chars
 from .char_features import wordpieces_to_chars
 from .multitask_head import MultitaskCrfHead
 
@@ -85,7 +86,7 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats3d, An
     head = model.get_ref("head")
     trf_output, backprop_tok2vec = tok2vec(docs, is_train)
     features, backprop_chars = char_features((docs, trf_output), is_train)
-    nonempty = [i for i, doc in enumerate(docs) if len(doc.text)]
+    nonempty = [i for i, doc in enumerate(docs) if n_chars(doc)]
     if not nonempty:
         n_tags = sum(head_module(model).task_sizes.values())
         emissions = model.ops.alloc3f(0, 0, n_tags)

@@ -11,6 +11,7 @@ back to the wordpieces of the spaCy token that contains them; characters the
 transformer never sees (whitespace, control characters, text cut off by
 truncation) get a zero row. No character is dropped.
 """
+from itertools import chain
 from typing import Callable, List, Tuple, cast
 
 import numpy
@@ -22,7 +23,7 @@ from thinc.api import Model, to_numpy
 from thinc.types import Floats2d, Ints1d, Ragged
 from transformers.file_utils import ModelOutput
 
-from ..char_index import char_token_index, token_bounds
+from ..char_index import char_token_index, n_chars, token_bounds
 
 SPECIAL_PIECES = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>"}
 
@@ -48,7 +49,7 @@ def forward(
         hidden = trf_data.model_output.get("last_hidden_state")
         if hidden is None or hidden.size == 0:
             width = 0 if hidden is None else hidden.shape[-1]
-            outputs.append(ops.alloc2f(len(doc.text), width))
+            outputs.append(ops.alloc2f(n_chars(doc), width))
             backprops.append(None)
             continue
         src = ops.reshape2f(hidden, -1, hidden.shape[-1])
@@ -84,7 +85,7 @@ def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
     """Map each character of `doc.text` to rows of the flattened
     (n_spans * span_length) wordpiece output, as a Ragged of row indices.
     """
-    n_chars = len(doc.text)
+    text = doc.text
     span_length = trf_data.wordpieces.input_ids.shape[1]
     token_lengths = to_numpy(trf_data.align.lengths).astype("int64")
     token_rows = to_numpy(trf_data.align.dataXd).astype("int64").ravel()
@@ -102,17 +103,17 @@ def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
             "" if piece in SPECIAL_PIECES else piece.removeprefix("##")
             for piece in pieces
         ]
-        char2piece, _ = spacy_alignments.get_alignments(list(doc.text[start:end]), targets)
+        char2piece, _ = spacy_alignments.get_alignments(list(text[start:end]), targets)
         counts = numpy.fromiter(map(len, char2piece), dtype="int64", count=end - start)
         flat = numpy.fromiter(
-            (p for ps in char2piece for p in ps), dtype="int64", count=int(counts.sum())
+            chain.from_iterable(char2piece), dtype="int64", count=int(counts.sum())
         )
         chars.append(numpy.repeat(numpy.arange(start, end), counts))
         rows.append(flat + span_i * span_length)
     char_ids = numpy.concatenate(chars) if chars else numpy.zeros((0,), dtype="int64")
     row_ids = numpy.concatenate(rows) if rows else numpy.zeros((0,), dtype="int64")
     # Characters no wordpiece matched by text take their token's wordpieces.
-    matched = numpy.zeros((n_chars,), dtype=bool)
+    matched = numpy.zeros((len(text),), dtype=bool)
     matched[char_ids] = True
     token_of_char = char_token_index(doc)
     fallback = numpy.flatnonzero(~matched & (token_of_char >= 0))
@@ -128,5 +129,5 @@ def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
         char_ids = numpy.concatenate([char_ids, numpy.repeat(fallback, n_rows)])
         row_ids = numpy.concatenate([row_ids, fallback_rows])
     order = numpy.argsort(char_ids, kind="stable")
-    lengths = numpy.bincount(char_ids, minlength=n_chars).astype("int32")
+    lengths = numpy.bincount(char_ids, minlength=len(text)).astype("int32")
     return Ragged(row_ids[order].astype("int32"), lengths)

@@ -7,10 +7,11 @@ task: its loss is masked, never read as "O".
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
+from spacy.attrs import ENT_IOB
 from spacy.tokens import Doc
 from thinc.types import Ints1d
 
-from ..char_index import char_token_index, token_bounds
+from ..char_index import char_token_index, n_chars, token_bounds
 from ..losses.consistency import IGNORE
 
 CWS_TAGS = ("B", "I", "E", "S")
@@ -80,7 +81,7 @@ def entity_spans(doc: Doc) -> Optional[List[CharSpan]]:
     """
     if len(doc) == 0:
         return []
-    if not all(token.ent_iob != 0 for token in doc):
+    if not doc.to_array(ENT_IOB).all():
         return None
     return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
 
@@ -94,7 +95,7 @@ def cws_tags(doc: Doc) -> Optional[Ints1d]:
     lengths = bounds[:, 1] - bounds[:, 0]
     if len(doc) == 0 or lengths.max() <= 1:
         return None
-    tags = numpy.full((len(doc.text),), CWS_TAGS.index("S"), dtype="int64")
+    tags = numpy.full((n_chars(doc),), CWS_TAGS.index("S"), dtype="int64")
     multi = bounds[lengths > 1]
     token_of_char = char_token_index(doc)
     inside = numpy.isin(token_of_char, numpy.flatnonzero(lengths > 1))

@@ -30,7 +30,8 @@ def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str
     to (if any); the other pieces keep the token's tag and POS. Returns the
     number of pieces each original token became (1 if not split).
     """
-    spans = trim_spans(doc.text, spans)
+    text = doc.text
+    spans = trim_spans(text, spans)
     cuts = numpy.unique([c for start, end, _ in spans for c in (start, end)])
     bounds = token_bounds(doc)
     inside = numpy.searchsorted(bounds[:, 0], cuts, side="right") - 1
@@ -46,7 +47,7 @@ def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str
                 token = doc[token_i]
                 start, end = int(bounds[token_i, 0]), int(bounds[token_i, 1])
                 points = [start] + cuts[inside == token_i].tolist() + [end]
-                orths = [doc.text[a:b] for a, b in zip(points, points[1:])]
+                orths = [text[a:b] for a, b in zip(points, points[1:])]
                 tags = [
                     entity_tags.get(_label_covering(spans, a), token.tag_)
                     for a in points[:-1]

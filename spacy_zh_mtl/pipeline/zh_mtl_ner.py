@@ -16,6 +16,7 @@ from thinc.api import Config, Model, Optimizer, torch2xp, xp2torch
 from thinc.types import Floats3d, Ints1d
 from wasabi import msg
 
+from ..char_index import n_chars
 from ..losses.consistency import IGNORE, consistency_loss
 from ..losses.crf import crf_loss
 from ..losses.dwa import DynamicWeightAverage
@@ -319,11 +320,11 @@ class ZhMtlNer(TrainablePipe):
         Also accumulates the CRF gradients, applied by `finish_update`.
         """
         validate_examples(examples, "ZhMtlNer.get_loss")
-        refs = [eg.reference for eg in examples if len(eg.predicted.text)]
+        refs = [eg.reference for eg in examples if n_chars(eg.predicted)]
         scores = xp2torch(emissions, requires_grad=True)
         device = scores.device
         batch, steps, _ = scores.shape
-        lengths = torch.tensor([len(doc.text) for doc in refs], dtype=torch.int64, device=device)
+        lengths = torch.tensor([n_chars(doc) for doc in refs], dtype=torch.int64, device=device)
         mask = torch.arange(steps, device=device)[None, :] < lengths[:, None]
         module = head_module(self.model)
         task_scores = dict(zip(self.tasks, scores.split(list(self.task_sizes.values()), dim=-1)))
@@ -333,7 +334,7 @@ class ZhMtlNer(TrainablePipe):
             gold, available, cost = targets[task]
             if not available.any():
                 continue
-            n_chars = lengths[available].sum().clamp(min=1)
+            n_covered = lengths[available].sum().clamp(min=1)
             terms[task] = (
                 crf_loss(
                     module.crfs[task],
@@ -342,18 +343,18 @@ class ZhMtlNer(TrainablePipe):
                     mask[available],
                     cost[available] if cost is not None else None,
                 )
-                / n_chars
+                / n_covered
             )
         if self.consistency:
             cons_targets, available = targets["consistency"]
             if available.any():
-                n_chars = lengths[available].sum().clamp(min=1)
+                n_covered = lengths[available].sum().clamp(min=1)
                 cons = sum(
                     consistency_loss(task_scores[task][available], cons_targets[task][available])
                     for task in ("cws", "pos")
                     if task in self.tasks
                 )
-                terms["consistency"] = cons / n_chars
+                terms["consistency"] = cons / n_covered
         weights = self._loss_weights()
         self.last_losses = {term: float(value.detach()) for term, value in terms.items()}
         self.dwa.record(self.last_losses)
@@ -383,7 +384,7 @@ class ZhMtlNer(TrainablePipe):
         cost = numpy.zeros((batch, steps), dtype="float32")
         cons = {task: numpy.full((batch, steps), IGNORE, dtype="int64") for task in ("cws", "pos")}
         for i, doc in enumerate(refs):
-            n = len(doc.text)
+            n = n_chars(doc)
             spans = entity_spans(doc)
             if spans is not None:
                 ner = scheme.encode(spans, n)
@@ -431,23 +432,23 @@ class ZhMtlNer(TrainablePipe):
     def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
         """Viterbi-decoded NER tag ids, one per character of each Doc."""
         docs = list(docs)
-        result = [numpy.zeros((len(doc.text),), dtype="int64") for doc in docs]
-        nonempty = [i for i, doc in enumerate(docs) if len(doc.text)]
-        if not nonempty:
+        lengths = numpy.array([n_chars(doc) for doc in docs], dtype="int64")
+        result = [numpy.zeros((n,), dtype="int64") for n in lengths]
+        nonempty = numpy.flatnonzero(lengths)
+        if not nonempty.size:
             return result
         emissions = self.model.ops.to_numpy(self.model.predict(docs))
         crf = head_module(self.model).crfs["ner"]
         n_ner = self.task_sizes["ner"]
-        lengths = numpy.array([len(docs[i].text) for i in nonempty])
         tags = viterbi_decode(
             emissions[:, :, :n_ner],
-            lengths,
+            lengths[nonempty],
             crf.start_transitions.detach().cpu().numpy(),
             crf.end_transitions.detach().cpu().numpy(),
             crf.transitions.detach().cpu().numpy(),
         )
         for row, i in enumerate(nonempty):
-            result[i] = tags[row, : lengths[row]]
+            result[i] = tags[row, : lengths[i]]
         return result
 
     def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
