@@ -303,6 +303,12 @@ class ZhMtlNer(TrainablePipe):
             f"{counts['cws']} word-segmented, {counts['pos']} POS-tagged "
             f"({len(self.cfg['pos_tags'])} tags)"
         )
+        unknown = {label for label in found_labels if label not in self.cfg["labels"]}
+        if unknown:
+            msg.warn(
+                f"[{self.name}] the training data has entities with labels {sorted(unknown)} "
+                f"that are not in the given labels {self.cfg['labels']}; they are trained as 'O'"
+            )
         if counts["partial_ner"]:
             msg.warn(
                 f"[{self.name}] {counts['partial_ner']} docs have partial entity annotation "
