@@ -8,11 +8,13 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
+from ..corpora.assets import place_assets
 from ..corpora.bio import char_bio_to_docs
 from ..corpora.cluener import cluener_to_docs
 from ..corpora.conll import conll_to_docs
 from ..corpora.docs import split_docs, write_docs
 from ..corpora.labels import LABEL_MAPS, get_label_map
+from ..corpora.presets import PRESETS, get_preset
 from ..corpora.report import ON_ERROR_VALUES, ConversionReport, CorpusFormatError
 from ..corpora.segmented import segmented_to_docs, word_tag_to_docs
 from . import app
@@ -112,3 +114,79 @@ def convert_cli(
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(report_path, report.to_dict())
+
+
+@app.command("prepare-corpus")
+def prepare_corpus_cli(
+    name: str = typer.Argument(..., help=f"Corpus: {', '.join(PRESETS)}"),
+    asset_dir: Path = typer.Argument(..., help="Directory with the corpus files as released", exists=True, file_okay=False),
+    output_dir: Path = typer.Argument(..., help="Writes train.spacy, dev.spacy, test.spacy and report.json here"),
+    labels: str = typer.Option("none", "--labels", help=f"NER label map: {', '.join(LABEL_MAPS)}"),
+    dev_fraction: float = typer.Option(0.1, "--dev-fraction", help="Share of train used as dev for corpora without a dev file"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the dev split"),
+    on_error: str = typer.Option("stop", "--on-error", help="stop (file:line: reason) or skip (counted)"),
+    max_docs: int = typer.Option(0, "--max-docs", help="Keep only the first N sentences of each split (0: all)"),
+) -> None:
+    """Convert one corpus to train/dev/test .spacy files using its preset
+    (file names, format, splits; see spacy_zh_mtl.corpora.presets).
+    """
+    try:
+        preset = get_preset(name)
+    except ValueError as err:
+        msg.fail(str(err), exits=1)
+    vocab = Vocab()
+    reports = {}
+    splits = {}
+    options = dict(preset.options)
+    for split in ("train", "dev", "test"):
+        file_name = getattr(preset, split)
+        if file_name is None:
+            continue
+        path = asset_dir / file_name
+        if not path.is_file():
+            msg.fail(f"Missing corpus file {path} (see assets/README.md)", exits=1)
+        report = ConversionReport(name=f"{name} {split}: {path}")
+        try:
+            docs = list(convert_file(preset.fmt, path, vocab, report, labels=labels, on_error=on_error, **options))
+        except CorpusFormatError as err:
+            report.print()
+            msg.fail(str(err), exits=1)
+        except ValueError as err:
+            msg.fail(str(err), exits=1)
+        splits[split] = docs
+        reports[split] = report
+    if preset.dev is None:
+        train, dev = split_docs(splits["train"], dev_fraction, seed)
+        reports["train"].count("sentences moved to dev (--dev-fraction)", len(dev))
+        splits["train"], splits["dev"] = train, dev
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for split, docs in splits.items():
+        if max_docs and len(docs) > max_docs:
+            reports.setdefault(split, ConversionReport(name=f"{name} {split}")).skip(
+                f"sentences after the first {max_docs} left out (--max-docs)", n=len(docs) - max_docs
+            )
+            docs = docs[:max_docs]
+        write_docs(docs, output_dir / f"{split}.spacy")
+        if split in reports:
+            reports[split].print()
+        msg.good(f"{split}: {len(docs):,} docs -> {output_dir / f'{split}.spacy'}")
+    if preset.dev is None:
+        msg.info(f"dev = {dev_fraction:.0%} of {preset.train} (seed {seed})")
+    srsly.write_json(output_dir / "report.json", {k: r.to_dict() for k, r in reports.items()})
+
+
+@app.command("place-assets")
+def place_assets_cli(
+    mirror: Path = typer.Argument(..., help="Local directory holding copies of the asset files (any layout)", exists=True, file_okay=False),
+    project_dir: Path = typer.Option(Path("."), "--project-dir", help="Directory with project.yml"),
+    extra: bool = typer.Option(True, "--extra/--no-extra", help="Also place assets marked extra"),
+) -> None:
+    """Copy project assets from a local mirror, matched by md5 checksum, so
+    that `spacy project assets` skips them and nothing is downloaded.
+    """
+    placed, present, missing = place_assets(project_dir, mirror, include_extra=extra)
+    for dest in placed:
+        msg.good(f"Placed {dest}")
+    msg.info(f"{len(placed)} placed, {len(present)} already there, {len(missing)} not in {mirror}")
+    for dest in missing:
+        msg.warn(f"Not found in the mirror: {dest}")

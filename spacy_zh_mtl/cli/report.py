@@ -81,3 +81,42 @@ def report_cli(
         output_path.parent.mkdir(parents=True, exist_ok=True)
         output_path.write_text(table, encoding="utf8")
         msg.good(f"Wrote {output_path}")
+
+
+CHECK_TEXTS = [
+    "王小明在北京大学读书。",
+    "南京市长江大桥于1968年建成通车。",
+    "李华和张伟去上海参加了华为公司的会议。",
+]
+
+
+@app.command("check-pipeline")
+def check_pipeline_cli(
+    name: str = typer.Argument(..., help="Installed package name (e.g. zh_mtl_ner) or pipeline directory"),
+    texts: Optional[List[str]] = typer.Argument(None, help="Texts to run (default: a few examples)"),
+) -> None:
+    """Load a pipeline with spacy.load and show tokens, tags and entities.
+
+    Fails if the tokenizer has no pkuseg model, a token has no tag, or the
+    pipeline has no tagger / ner.
+    """
+    import spacy
+
+    nlp = spacy.load(name)
+    msg.info(f"Loaded {nlp.meta.get('lang')}_{nlp.meta.get('name')} {nlp.meta.get('version')}: {nlp.pipe_names}")
+    problems = []
+    if getattr(nlp.tokenizer, "pkuseg_seg", None) is None:
+        problems.append("the tokenizer has no pkuseg model")
+    for pipe in ("tagger", "ner"):
+        if pipe not in nlp.pipe_names:
+            problems.append(f"no {pipe} in the pipeline")
+    for doc in nlp.pipe(texts or CHECK_TEXTS):
+        print(" ".join(f"{t.text}/{t.tag_}" for t in doc))
+        print("  ents: " + (", ".join(f"{e.text} {e.label_}" for e in doc.ents) or "(none)"))
+        if any(not t.tag_ for t in doc if not t.is_space):
+            problems.append(f"untagged tokens in {doc.text!r}")
+    for problem in problems:
+        msg.fail(problem)
+    if problems:
+        raise typer.Exit(1)
+    msg.good("spacy.load works; tokens have tags; entities are token spans")

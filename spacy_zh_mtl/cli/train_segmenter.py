@@ -64,3 +64,32 @@ def train_segmenter_cli(
     if metrics_path is not None:
         metrics_path.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(metrics_path, results)
+
+
+@app.command("evaluate-segmenter")
+def evaluate_segmenter_cli(
+    model_dir: Path = typer.Argument(..., help="pkuseg model directory", exists=True, file_okay=False),
+    data: List[Path] = typer.Argument(..., help=".spacy files (token boundaries) or text files with space-separated words", exists=True, dir_okay=False),
+    user_dict: str = typer.Option("none", "--user-dict", help="'none' (the model alone), 'default' (as spaCy loads it) or a file"),
+    metrics_path: Optional[Path] = typer.Option(None, "--metrics", help="Write the scores as JSON"),
+) -> None:
+    """Word-level P/R/F of a pkuseg model on segmented data."""
+    from ..corpora.segmented import segmented_to_docs
+
+    seg = load_pkuseg(model_dir, user_dict=None if user_dict == "none" else user_dict)
+    vocab = Vocab()
+    results = {}
+    for path in data:
+        if path.suffix == ".spacy":
+            docs = read_docs(path, vocab)
+        else:
+            docs = list(segmented_to_docs(path, vocab, ConversionReport(str(path))))
+        scores = evaluate_segmenter(seg.cut, docs)
+        results[str(path)] = scores
+        msg.info(
+            f"{path}: word P {scores['p'] * 100:.2f}  R {scores['r'] * 100:.2f}  "
+            f"F {scores['f'] * 100:.2f}  ({scores['sentences']:,} sentences, user_dict={user_dict})"
+        )
+    if metrics_path is not None:
+        metrics_path.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(metrics_path, results)
