@@ -113,6 +113,26 @@ def install_mtl_hooks(nlp: Any, timers: Timers) -> bool:
     return found
 
 
+def use_kernels_from(directory: Path) -> None:
+    """Swap in `viterbi_decode` and `char_alignment` from other versions of
+    models/viterbi.py and models/char_features.py (e.g. `git show REV:...`),
+    to measure an optimisation inside the same pipeline (A/B).
+    """
+    import importlib.util
+
+    from spacy_zh_mtl.models import char_features
+    from spacy_zh_mtl.pipeline import zh_mtl_ner
+
+    def load(name: str) -> Any:
+        spec = importlib.util.spec_from_file_location(f"spacy_zh_mtl.models._ab_{name}", directory / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
+
+    zh_mtl_ner.viterbi_decode = load("viterbi").viterbi_decode
+    char_features.char_alignment = load("char_features").char_alignment
+
+
 # measure (one subprocess) -----------------------------------------------------
 
 
@@ -126,6 +146,8 @@ def measure(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.kernels:
+        use_kernels_from(args.kernels)
     rss_start = rss_mb()
     t0 = time.perf_counter()
     nlp = spacy.load(args.model)
@@ -192,6 +214,13 @@ def measure(args: argparse.Namespace) -> None:
 # orchestration ------------------------------------------------------------------
 
 
+def thread_env(threads: int) -> Dict[str, str]:
+    env = dict(os.environ, TQDM_DISABLE="1")
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
 def subprocess_json(cmd: List[str], output: Path, nice: int, env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     full = (["nice", "-n", str(nice)] if nice else []) + cmd
     proc = subprocess.run(full, cwd=ROOT, capture_output=True, text=True, env=env)
@@ -210,7 +239,9 @@ def run_measure(args: argparse.Namespace, model: Path, texts: Path, mode: str, t
         cmd += ["--threads", str(args.threads)]
     if mode == "cprofile":
         cmd += ["--profile-output", str(args.out / f"cprofile_{tag}.txt")]
-    result = subprocess_json(cmd, output, args.nice)
+    if extra.get("kernels"):
+        cmd += ["--kernels", str(extra["kernels"])]
+    result = subprocess_json(cmd, output, args.nice, thread_env(args.threads))
     log(f"{tag}: {result.get('words_per_second', 0):.0f} words/s, "
         f"{result.get('chars_per_second', 0):.0f} chars/s, peak {result['rss_peak_mb']:.0f} MiB")
     return result
@@ -222,7 +253,7 @@ def spacy_benchmark_speed(args: argparse.Namespace, model: Path, data: Path) -> 
            "--warmup", "1"]
     full = (["nice", "-n", str(args.nice)] if args.nice else []) + cmd
     log("$ " + " ".join(cmd))
-    env = dict(os.environ, TQDM_DISABLE="1")
+    env = thread_env(args.threads)
     start = time.time()
     proc = subprocess.run(full, cwd=ROOT, capture_output=True, text=True, env=env)
     seconds = time.time() - start
@@ -285,6 +316,27 @@ def run_all(args: argparse.Namespace) -> None:
         results["breakdown"] = {}
         for name, model in pipelines.items():
             results["breakdown"][name] = run_measure(args, model, texts_path, "breakdown", f"breakdown_{name}")
+        save(args, results)
+    if "ab" in args.steps:
+        # the same zh_mtl_ner pipeline with the kernels of an older commit
+        base = args.out / f"kernels_{args.ab_rev}"
+        base.mkdir(parents=True, exist_ok=True)
+        for name in ("viterbi", "char_features"):
+            source = subprocess.run(["git", "show", f"{args.ab_rev}:spacy_zh_mtl/models/{name}.py"],
+                                    cwd=ROOT, capture_output=True, text=True, check=True).stdout
+            (base / f"{name}.py").write_text(source, encoding="utf8")
+        results["ab"] = {"baseline_rev": args.ab_rev, "runs": {"baseline": [], "current": []}}
+        ab_sets = {"texts": texts_path}
+        for length in args.ab_lengths:
+            ab_sets[f"len{length}"] = write_texts(args.out / f"texts_ab_{length}.jsonl",
+                                                  length_texts(all_texts, length, args.length_chars))
+        for set_name, path in ab_sets.items():
+            for rep in range(args.repeats):
+                for label, kernels in (("baseline", base), ("current", None)):
+                    r = run_measure(args, args.mtl, path, "breakdown", f"ab_{set_name}_{label}_{rep}",
+                                    kernels=kernels, warmup_docs=20)
+                    r["set"] = set_name
+                    results["ab"]["runs"][label].append(r)
         save(args, results)
     if "cprofile" in args.steps:
         run_measure(args, args.mtl, texts_path, "cprofile", "zh_mtl_ner")
@@ -389,6 +441,23 @@ def write_report(args: argparse.Namespace, results: Dict[str, Any]) -> None:
         lines.append("")
         args.docs.mkdir(parents=True, exist_ok=True)
         plot_lengths(results, args.docs / "speed_length.png")
+    if "ab" in results:
+        ab = results["ab"]
+        keys = ("ner:   CRF Viterbi (models/viterbi.py)", "ner:   char_alignment (spacy-alignments, numpy)")
+        lines += [f"#### A/B: kernels of {ab['baseline_rev']} vs current (same pipeline, same texts; median of runs)", "",
+                  "| texts | Viterbi s (base → now) | char_alignment s (base → now) | pipeline s (base → now) | Viterbi % of pipeline (base → now) |",
+                  "|---|---|---|---|---|"]
+        sets = list(dict.fromkeys(r["set"] for r in ab["runs"]["current"]))
+        for set_name in sets:
+            def med(label: str, key: Optional[str]) -> float:
+                runs = [r for r in ab["runs"][label] if r["set"] == set_name]
+                return median([r["stages"].get(key, 0.0) if key else r["seconds"] for r in runs])
+            vb, vc = med("baseline", keys[0]), med("current", keys[0])
+            ab_, ac = med("baseline", keys[1]), med("current", keys[1])
+            pb, pc = med("baseline", None), med("current", None)
+            lines.append(f"| {set_name} | {vb:.3f} → {vc:.3f} (×{vb / max(vc, 1e-9):.2f}) | {ab_:.3f} → {ac:.3f} (×{ab_ / max(ac, 1e-9):.2f}) | "
+                         f"{pb:.2f} → {pc:.2f} | {100 * vb / pb:.1f} → {100 * vc / pc:.1f} |")
+        lines.append("")
     save(args, results)
     args.docs.mkdir(parents=True, exist_ok=True)
     (args.docs / "speed_tables.md").write_text("\n".join(lines), encoding="utf8")
@@ -449,15 +518,20 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--docs", type=Path, default=ROOT / "docs")
     p.add_argument("--n-docs", type=int, default=1000, help="Use the first N texts (0: all)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch/OpenMP threads per process (0: torch's default). 1 by default: on a shared "
+                        "2-core machine more threads made torch many times slower (spin-waiting)")
     p.add_argument("--repeats", type=int, default=3, help="Alternating own-loop runs per pipeline")
     p.add_argument("--spacy-repeats", type=int, default=1)
     p.add_argument("--spacy-batches", type=int, default=30)
     p.add_argument("--warmup-docs", type=int, default=200)
     p.add_argument("--lengths", type=int, nargs="*", default=list(LENGTHS))
     p.add_argument("--length-chars", type=int, default=40000, help="Characters per length condition")
-    p.add_argument("--steps", nargs="*", default=["spacy", "pipe", "breakdown", "cprofile", "length"],
-                   choices=["spacy", "pipe", "breakdown", "cprofile", "length"])
+    p.add_argument("--steps", nargs="*", default=["spacy", "pipe", "breakdown", "cprofile", "length", "ab"],
+                   choices=["spacy", "pipe", "breakdown", "cprofile", "length", "ab"])
+    p.add_argument("--ab-rev", default="c99b7f6",
+                   help="Commit whose models/viterbi.py and models/char_features.py are the A/B baseline")
+    p.add_argument("--ab-lengths", type=int, nargs="*", default=[1000, 20000])
     p.add_argument("--nice", type=int, default=10)
     p.set_defaults(func=run_all)
 
@@ -470,6 +544,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--warmup-docs", type=int, default=200)
     p.add_argument("--profile-output", type=Path, default=Path("cprofile.txt"))
+    p.add_argument("--kernels", type=Path, default=None, help="Directory with viterbi.py and char_features.py to use instead")
     p.set_defaults(func=measure)
 
     args = parser.parse_args(argv)
