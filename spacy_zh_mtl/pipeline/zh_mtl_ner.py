@@ -321,9 +321,10 @@ class ZhMtlNer(TrainablePipe):
 
     def get_loss(self, examples: Iterable[Example], emissions: Floats3d) -> Tuple[float, Floats3d]:
         """Weighted sum of the CRF losses of all tasks and the consistency
-        loss, each summed over characters and divided by the number of
-        characters it covers. Tasks without annotation in a Doc are masked.
-        Also accumulates the CRF gradients, applied by `finish_update`.
+        loss, each summed over the batch's characters (not averaged: like
+        spaCy's tagger, so the shared transformer gets gradients of the same
+        scale from both components). Tasks without annotation in a Doc are
+        masked. Also accumulates the CRF gradients, applied by `finish_update`.
         """
         validate_examples(examples, "ZhMtlNer.get_loss")
         refs = [eg.reference for eg in examples if n_chars(eg.predicted)]
@@ -340,27 +341,21 @@ class ZhMtlNer(TrainablePipe):
             gold, available, cost = targets[task]
             if not available.any():
                 continue
-            n_covered = lengths[available].sum().clamp(min=1)
-            terms[task] = (
-                crf_loss(
-                    module.crfs[task],
-                    task_scores[task][available],
-                    gold[available],
-                    mask[available],
-                    cost[available] if cost is not None else None,
-                )
-                / n_covered
+            terms[task] = crf_loss(
+                module.crfs[task],
+                task_scores[task][available],
+                gold[available],
+                mask[available],
+                cost[available] if cost is not None else None,
             )
         if self.consistency:
             cons_targets, available = targets["consistency"]
             if available.any():
-                n_covered = lengths[available].sum().clamp(min=1)
-                cons = sum(
+                terms["consistency"] = sum(
                     consistency_loss(task_scores[task][available], cons_targets[task][available])
                     for task in ("cws", "pos")
                     if task in self.tasks
                 )
-                terms["consistency"] = cons / n_covered
         weights = self._loss_weights()
         self.last_losses = {term: float(value.detach()) for term, value in terms.items()}
         self.dwa.record(self.last_losses)
