@@ -555,7 +555,6 @@ def report(args: argparse.Namespace) -> None:
                              f"{r['f']:.4f}", r["steps"], r["max_steps"], r["train_seconds"],
                              r["eval_seconds"],
                              ";".join(f"{k}={v['f']:.4f}" for k, v in r["per_type"].items())])
-    shutil.copy(bench / "results.csv", docs / "accuracy_runs.csv")
     lines: List[str] = []
     for dataset in DATASETS:
         cells = [(s, agg[(dataset, s)]) for s in ALL_SETTINGS if (dataset, s) in agg]
@@ -590,11 +589,9 @@ def report(args: argparse.Namespace) -> None:
             f"{tr.get('tokens_with_missing_ner_tag', '-')} |")
     lines.append("")
     (bench / "tables.md").write_text("\n".join(lines), encoding="utf8")
-    shutil.copy(bench / "tables.md", docs / "accuracy_tables.md")
-    (docs / "accuracy_misaligned.json").write_text(json.dumps(mis, indent=2))
     plot(agg, docs / "accuracy_f1.png")
     print("\n".join(lines))
-    log(f"wrote {bench} and {docs / 'accuracy_f1.png'}")
+    log(f"wrote {bench}/(results.json, results.csv, tables.md, misaligned.json) and {docs / 'accuracy_f1.png'}")
 
 
 def plot(agg: Dict[Tuple[str, str], Dict[str, Any]], path: Path) -> None:
