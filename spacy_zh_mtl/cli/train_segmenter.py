@@ -57,13 +57,8 @@ def train_segmenter_cli(
         scores["seconds"] = round(time.time() - start, 1)
         results[name] = scores
         label = f"user_dict={ud!r}" + (" (as in the spaCy pipeline)" if name == "spacy" else "")
-        msg.info(
-            f"dev word P {scores['p'] * 100:.2f}  R {scores['r'] * 100:.2f}  "
-            f"F {scores['f'] * 100:.2f}  ({scores['sentences']:,} sentences, {label})"
-        )
-    if metrics_path is not None:
-        metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(metrics_path, results)
+        _print_scores("dev", scores, label)
+    _write_metrics(metrics_path, results)
 
 
 @app.command("evaluate-segmenter")
@@ -86,10 +81,18 @@ def evaluate_segmenter_cli(
             docs = list(segmented_to_docs(path, vocab, ConversionReport(str(path))))
         scores = evaluate_segmenter(seg.cut, docs)
         results[str(path)] = scores
-        msg.info(
-            f"{path}: word P {scores['p'] * 100:.2f}  R {scores['r'] * 100:.2f}  "
-            f"F {scores['f'] * 100:.2f}  ({scores['sentences']:,} sentences, user_dict={user_dict})"
-        )
-    if metrics_path is not None:
-        metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(metrics_path, results)
+        _print_scores(str(path), scores, f"user_dict={user_dict}")
+    _write_metrics(metrics_path, results)
+
+
+def _print_scores(name: str, scores: dict, label: str) -> None:
+    msg.info(
+        f"{name}: word P {scores['p'] * 100:.2f}  R {scores['r'] * 100:.2f}  "
+        f"F {scores['f'] * 100:.2f}  ({scores['sentences']:,} sentences, {label})"
+    )
+
+
+def _write_metrics(path: Optional[Path], results: dict) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path, results)
