@@ -81,13 +81,13 @@ def evaluate_segmenter_cli(
             docs = list(segmented_to_docs(path, vocab, ConversionReport(str(path))))
         scores = evaluate_segmenter(seg.cut, docs)
         results[str(path)] = scores
-        _print_scores(str(path), scores, f"user_dict={user_dict}")
+        _print_scores(f"{path}:", scores, f"user_dict={user_dict}")
     _write_metrics(metrics_path, results)
 
 
-def _print_scores(name: str, scores: dict, label: str) -> None:
+def _print_scores(prefix: str, scores: dict, label: str) -> None:
     msg.info(
-        f"{name}: word P {scores['p'] * 100:.2f}  R {scores['r'] * 100:.2f}  "
+        f"{prefix} word P {scores['p'] * 100:.2f}  R {scores['r'] * 100:.2f}  "
         f"F {scores['f'] * 100:.2f}  ({scores['sentences']:,} sentences, {label})"
     )
 
