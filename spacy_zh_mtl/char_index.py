@@ -5,6 +5,12 @@ from spacy.tokens import Doc
 from thinc.types import Ints1d
 
 
+def ragged_positions(starts: Ints1d, lengths: Ints1d) -> Ints1d:
+    """Concatenate the ranges starts[i] : starts[i] + lengths[i], vectorised."""
+    offsets = numpy.arange(lengths.sum()) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
+    return numpy.repeat(starts, lengths) + offsets
+
+
 def n_chars(doc: Doc) -> int:
     """len(doc.text) without building the text (O(1) instead of O(tokens))."""
     if len(doc) == 0:
@@ -22,10 +28,7 @@ def char_token_index(doc: Doc) -> Ints1d:
         return token_of_char
     starts_lengths = doc.to_array([IDX, LENGTH]).astype("int64")
     starts, lengths = starts_lengths[:, 0], starts_lengths[:, 1]
-    offsets_in_token = numpy.arange(lengths.sum()) - numpy.repeat(
-        numpy.cumsum(lengths) - lengths, lengths
-    )
-    covered = numpy.repeat(starts, lengths) + offsets_in_token
+    covered = ragged_positions(starts, lengths)
     token_of_char[covered] = numpy.repeat(numpy.arange(len(doc)), lengths)
     return token_of_char
 

@@ -23,7 +23,7 @@ from thinc.api import Model, to_numpy
 from thinc.types import Floats2d, Ints1d, Ragged
 from transformers.file_utils import ModelOutput
 
-from ..char_index import char_token_index, n_chars, token_bounds
+from ..char_index import char_token_index, n_chars, ragged_positions, token_bounds
 
 SPECIAL_PIECES = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>"}
 
@@ -142,11 +142,7 @@ def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
         tokens = token_of_char[fallback]
         token_starts = numpy.cumsum(token_lengths) - token_lengths
         n_rows = token_lengths[tokens]
-        fallback_rows = token_rows[
-            numpy.repeat(token_starts[tokens], n_rows)
-            + numpy.arange(n_rows.sum())
-            - numpy.repeat(numpy.cumsum(n_rows) - n_rows, n_rows)
-        ]
+        fallback_rows = token_rows[ragged_positions(token_starts[tokens], n_rows)]
         char_ids = numpy.concatenate([char_ids, numpy.repeat(fallback, n_rows)])
         row_ids = numpy.concatenate([row_ids, fallback_rows])
     order = numpy.argsort(char_ids, kind="stable")

@@ -1,5 +1,6 @@
 """Make predicted character-level entities token-aligned by splitting tokens."""
 import dataclasses
+from bisect import bisect_right
 from typing import Dict, List, Sequence
 
 import numpy
@@ -7,7 +8,7 @@ from spacy.tokens import Doc
 from thinc.api import to_numpy
 from thinc.types import Ints1d, Ragged
 
-from ..char_index import token_bounds
+from ..char_index import ragged_positions, token_bounds
 from .char_labels import CharSpan
 
 
@@ -48,10 +49,9 @@ def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str
                 start, end = int(bounds[token_i, 0]), int(bounds[token_i, 1])
                 points = [start] + cuts[inside == token_i].tolist() + [end]
                 orths = [text[a:b] for a, b in zip(points, points[1:])]
-                tags = [
-                    entity_tags.get(_label_covering(spans, a), token.tag_)
-                    for a in points[:-1]
-                ]
+                tags = [entity_tags.get(_label_at(spans, a), token.tag_) for a in points[:-1]]
+                for tag in tags:
+                    doc.vocab.strings.add(tag)  # the retokenizer stores tags by hash
                 attrs = {"TAG": tags}
                 if token.pos_:
                     attrs["POS"] = [token.pos_] * len(orths)
@@ -75,16 +75,15 @@ def realign_transformer_data(doc: Doc, pieces: Ints1d) -> None:
     token_of_piece = numpy.repeat(numpy.arange(len(pieces)), pieces)
     piece_lengths = lengths[token_of_piece]
     starts = (numpy.cumsum(lengths) - lengths)[token_of_piece]
-    offsets = numpy.arange(piece_lengths.sum()) - numpy.repeat(
-        numpy.cumsum(piece_lengths) - piece_lengths, piece_lengths
-    )
-    index = numpy.repeat(starts, piece_lengths) + offsets
-    align = Ragged(rows[index], piece_lengths.astype("int32"))
+    align = Ragged(rows[ragged_positions(starts, piece_lengths)], piece_lengths.astype("int32"))
     doc._.trf_data = dataclasses.replace(trf_data, align=align)
 
 
-def _label_covering(spans: Sequence[CharSpan], char: int) -> str:
-    for start, end, label in spans:
-        if start <= char < end:
-            return label
+def _label_at(spans: Sequence[CharSpan], char: int) -> str:
+    """The label of the span covering `char` ("" if none); spans are sorted
+    and do not overlap, so a binary search finds the only candidate.
+    """
+    i = bisect_right(spans, (char, float("inf"), "")) - 1
+    if i >= 0 and spans[i][0] <= char < spans[i][1]:
+        return spans[i][2]
     return ""
