@@ -1,6 +1,14 @@
 """Chinese NER for spaCy: a multitask BERT-BiGRU-CRF component (`zh_mtl_ner`)."""
 from . import fork_safety  # noqa: F401  (nlp.pipe(n_process>1) with CPU torch)
-from .models import architectures, optimizers  # noqa: F401  (registrations)
+from .models import (  # noqa: F401  (registrations)
+    char_features,
+    char_vectors,
+    lac_encoder,
+    lexicon_features,
+    multitask_tagger,
+    optimizers,
+    wordpiece_features,
+)
 from .pipeline import scoring  # noqa: F401  (registrations)
 from .pipeline.zh_mtl_ner import ZhMtlNer, make_zh_mtl_ner  # noqa: F401
 

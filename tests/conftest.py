@@ -115,7 +115,11 @@ def pipeline_transformer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+# configs/cpu_trf.cfg with the transformer's wordpieces as the only character
+# features (the pretrained sources have tests of their own).
+WORDPIECES_ONLY = {"components.ner.model.char_features": None}
 TRAIN_OVERRIDES = {
+    **WORDPIECES_ONLY,
     "components.ner.model.hidden_size": 32,
     "training.max_steps": 300,
     "training.eval_frequency": 100,
@@ -131,7 +135,8 @@ def trained_pipeline_dir(
     pipeline_transformer_dir: Path,
     pkuseg_model_dir: Path,
 ) -> Path:
-    """configs/cpu.cfg trained by `spacy train` on the TRAIN_SENTENCES; model-last."""
+    """configs/cpu_trf.cfg (wordpieces only) trained by `spacy train` on the
+    TRAIN_SENTENCES; model-last."""
     from spacy.cli.train import train
 
     output = tmp_path_factory.mktemp("trained")
@@ -142,7 +147,7 @@ def trained_pipeline_dir(
         "paths.transformer": str(pipeline_transformer_dir),
         **TRAIN_OVERRIDES,
     }
-    train(CONFIGS / "cpu.cfg", output, overrides=overrides)
+    train(CONFIGS / "cpu_trf.cfg", output, overrides=overrides)
     return output / "model-last"
 
 
@@ -150,12 +155,13 @@ CONFIGS = Path(__file__).parent.parent / "configs"
 
 
 def build_pipeline(transformer_dir: Path, pkuseg_dir: Path, overrides: dict = {}):
-    """configs/cpu.cfg with the given overrides, not yet initialized."""
+    """configs/cpu_trf.cfg (wordpieces only) with the given overrides, not yet initialized."""
     from spacy import util
 
     config = util.load_config(
-        CONFIGS / "cpu.cfg",
+        CONFIGS / "cpu_trf.cfg",
         overrides={
+            **WORDPIECES_ONLY,
             "paths.transformer": str(transformer_dir),
             "paths.pkuseg_model": str(pkuseg_dir),
             "components.ner.model.hidden_size": 16,
@@ -168,7 +174,7 @@ def build_pipeline(transformer_dir: Path, pkuseg_dir: Path, overrides: dict = {}
 
 @pytest.fixture(scope="session")
 def initialized_nlp(pipeline_transformer_dir: Path, pkuseg_model_dir: Path):
-    """The cpu.cfg pipeline initialized on the TRAIN_SENTENCES, untrained."""
+    """The cpu_trf.cfg pipeline (wordpieces only) initialized on the TRAIN_SENTENCES, untrained."""
     from spacy.training import Example
 
     nlp = build_pipeline(pipeline_transformer_dir, pkuseg_model_dir)

@@ -5,6 +5,8 @@ import spacy
 
 from conftest import TRAIN_TEXTS
 
+WORDPIECE_LISTENER = "model.tok2vec"
+
 TEXTS = TRAIN_TEXTS[:8] + ["王小明去北京", "2019年Apple发布iPhone 11"]
 
 
@@ -29,7 +31,7 @@ def test_bytes_and_disk_round_trips(trained_pipeline_dir: Path, tmp_path: Path):
 def test_replace_listeners_and_source(trained_pipeline_dir: Path, tmp_path: Path):
     nlp = spacy.load(trained_pipeline_dir)
     expected = [ents for ents, _ in predictions(nlp)]
-    nlp.replace_listeners("transformer", "ner", ["model.tok2vec"])
+    nlp.replace_listeners("transformer", "ner", [WORDPIECE_LISTENER])
     assert [ents for ents, _ in predictions(nlp)] == expected
     # A standalone ner (own transformer copy) sourced into a blank pipeline.
     target = spacy.blank("zh", config={"nlp": {"tokenizer": nlp.config["nlp"]["tokenizer"]}})

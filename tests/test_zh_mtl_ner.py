@@ -17,15 +17,14 @@ def char_features(nlp, docs):
     """Run the pipeline up to the ner and return its per-character features."""
     docs = [nlp.get_pipe("transformer")(doc) for doc in docs]
     model = nlp.get_pipe("ner").model
-    trf_output, _ = model.get_ref("tok2vec")(docs, is_train=False)
-    features, _ = model.get_ref("char_features")((docs, trf_output), is_train=False)
+    features, _ = model.get_ref("char_features")(docs, is_train=False)
     return docs, features
 
 
 def test_factory_available_through_entry_points():
     nlp = spacy.blank("zh")
     ner = nlp.add_pipe("zh_mtl_ner")
-    assert ner.tasks == ["ner", "cws", "pos"]
+    assert ner.settings.tasks == ["ner", "cws", "pos"]
     assert nlp.get_pipe_meta("zh_mtl_ner").default_score_weights["ents_f"] == 1.0
 
 
@@ -61,8 +60,7 @@ def loss_terms(nlp, refs):
     for doc in docs:
         nlp.get_pipe("transformer")(doc)
     emissions = ner.model.predict(docs)
-    ner.get_loss(examples, emissions)
-    terms = dict(ner.last_losses)
+    _, _, terms, _ = ner._loss(examples, emissions)
     for param in ner.model.get_ref("head").shims[0]._model.parameters():
         param.grad = None
     return terms
@@ -116,7 +114,7 @@ def test_consistency_needs_an_auxiliary_task():
     with pytest.raises(ValueError, match="consistency"):
         spacy.blank("zh").add_pipe("zh_mtl_ner", config={"tasks": ["ner"], "consistency": True})
     ner = spacy.blank("zh").add_pipe("zh_mtl_ner", config={"tasks": ["ner"], "consistency": False})
-    assert ner.loss_terms == ["ner"]
+    assert ner.settings.loss_terms == ["ner"]
 
 
 def test_entity_pos_with_unknown_label_fails(pipeline_transformer_dir: Path, pkuseg_model_dir: Path, tmp_path: Path):

@@ -1,150 +1,77 @@
-"""Character vectors from the wordpiece output of a shared transformer.
+"""Character features: the per-character rows of several feature sources, side by side.
 
-Every character of `doc.text` gets one row: the mean of the wordpiece rows it
-is aligned to. Characters are aligned to wordpieces per transformer span with
-spacy-alignments (which handles the tokenizer's lower-casing, accent stripping
-and "##" continuation pieces), so a digit run or a Latin word that forms one
-wordpiece gives that piece's vector to each of its characters, and a character
-seen by several overlapping strided spans averages them. Characters that no
-piece matches by text (pieces mapped to [UNK], such as emoji or rare CJK) fall
-back to the wordpieces of the spaCy token that contains them; characters the
-transformer never sees (whitespace, control characters, text cut off by
-truncation) get a zero row. No character is dropped.
+A feature source is any `Model[List[Doc], List[Floats2d]]` that gives one row
+per character of `doc.text` and sets its output width `nO` when initialized:
+the transformer's wordpieces (`wordpiece_features`), a pretrained character
+table (`char_vectors`), lexicon matches (`lexicon_features`), LAC's contextual
+states (`lac_encoder`). Adding a source is one module and one config block:
+
+    [components.ner.model.char_features.sources.vectors]
+    @architectures = "spacy_zh_mtl.CharVectors.v1"
 """
-from itertools import chain
-from typing import Callable, List, Optional, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy
-import spacy_alignments
 from spacy.tokens import Doc
-from spacy_transformers.align import apply_alignment
-from spacy_transformers.data_classes import TransformerData
-from thinc.api import Model, to_numpy
-from thinc.types import Floats2d, Ints1d, Ragged
-from transformers.file_utils import ModelOutput
+from spacy.util import registry
+from thinc.api import Model
+from thinc.types import Floats2d
 
-from ..char_index import char_token_index, n_chars, ragged_positions, token_bounds
-
-SPECIAL_PIECES = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>"}
+from ..char_index import n_chars
 
 
-def wordpieces_to_chars(
-    grad_factor: float = 1.0,
-) -> Model[Tuple[List[Doc], List[TransformerData]], List[Floats2d]]:
-    """Pool wordpiece vectors into one vector per character of each Doc,
-    given the Docs and their transformer output.
+@registry.architectures("spacy_zh_mtl.CharFeatures.v1")
+def build_char_features(sources: Dict[str, Any]) -> Model[List[Doc], List[Floats2d]]:
+    """Concatenate the rows of the named feature sources, per character.
+
+    sources (Dict[str, Model]): name -> feature source. A source set to null
+        is left out, so `--components.ner.model.char_features.sources.NAME null`
+        removes one.
     """
-    return Model("wordpieces_to_chars", forward, attrs={"grad_factor": grad_factor})
+    named = {name: source for name, source in sources.items() if source is not None}
+    bad = [name for name, source in named.items() if not isinstance(source, Model)]
+    if bad:
+        raise ValueError(f"char_features: sources {bad} are not models (null or a model block)")
+    if not named:
+        raise ValueError("char_features: no feature source given (all are null)")
+    layers = list(named.values())
+    return Model(
+        "char_features",
+        forward,
+        init=init,
+        layers=layers,
+        refs=dict(named),
+        dims={"nO": None},
+        attrs={"sources": list(named)},
+    )
 
 
-def forward(
-    model: Model, inputs: Tuple[List[Doc], List[TransformerData]], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
-    docs, trf_datas = inputs
-    grad_factor = model.attrs["grad_factor"]
+def init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
+    for layer in model.layers:
+        layer.initialize(X=X)
+    model.set_dim("nO", sum(layer.get_dim("nO") for layer in model.layers))
+
+
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
     ops = model.ops
-    outputs: List[Floats2d] = []
-    backprops = []
-    for doc, trf_data in zip(docs, trf_datas):
-        hidden = trf_data.model_output.get("last_hidden_state")
-        if hidden is None or hidden.size == 0:
-            width = 0 if hidden is None else hidden.shape[-1]
-            outputs.append(ops.alloc2f(n_chars(doc), width))
-            backprops.append(None)
-            continue
-        src = ops.reshape2f(hidden, -1, hidden.shape[-1])
-        cpu_align = char_alignment(doc, trf_data)
-        align = Ragged(ops.asarray1i(cpu_align.dataXd), ops.asarray1i(cpu_align.lengths))
-        gathered, backprop_gather = apply_alignment(ops, align, src)
-        outputs.append(ops.reduce_mean(cast(Floats2d, gathered.dataXd), align.lengths))
-        backprops.append((backprop_gather, align.lengths))
-
-    def backprop(d_outputs: List[Floats2d]) -> List[TransformerData]:
-        d_trf_datas = []
-        for trf_data, d_output, bp in zip(trf_datas, d_outputs, backprops):
-            hidden = trf_data.model_output.get("last_hidden_state")
-            d_hidden = ops.alloc(hidden.shape if hidden is not None else (0,), dtype="f")
-            if bp is not None:
-                backprop_gather, lengths = bp
-                d_gathered = ops.backprop_reduce_mean(d_output, lengths)
-                d_src = backprop_gather(Ragged(d_gathered, lengths)) * grad_factor
-                d_hidden = d_src.reshape(hidden.shape)
-            d_trf_datas.append(
-                TransformerData(
-                    model_output=ModelOutput(last_hidden_state=d_hidden),
-                    wordpieces=trf_data.wordpieces,
-                    align=trf_data.align,
+    outputs, backprops = zip(*(layer(docs, is_train) for layer in model.layers))
+    widths = [layer.get_dim("nO") for layer in model.layers]
+    for name, width, rows in zip(model.attrs["sources"], widths, outputs):
+        for doc, doc_rows in zip(docs, rows):
+            if doc_rows.shape != (n_chars(doc), width):
+                raise ValueError(
+                    f"char_features: source {name!r} gave {doc_rows.shape} for a Doc "
+                    f"of {n_chars(doc)} characters (expected one row of {width} per character)"
                 )
-            )
-        return d_trf_datas
+    features = [
+        ops.xp.concatenate([rows[i] for rows in outputs], axis=1) for i in range(len(docs))
+    ]
+    offsets = [0]
+    for width in widths:
+        offsets.append(offsets[-1] + width)
 
-    return outputs, backprop
+    def backprop(d_features: List[Floats2d]) -> List[Doc]:
+        for j, source_backprop in enumerate(backprops):
+            source_backprop([d[:, offsets[j] : offsets[j + 1]] for d in d_features])
+        return docs
 
-
-def _spelled_out(text: str, targets: List[str]) -> Optional[Ints1d]:
-    """The piece index of every character when the pieces spell `text` exactly
-    (ignoring case), the usual case for Chinese; None otherwise (whitespace,
-    [UNK], accents stripped...), where spacy-alignments is needed. Gives the
-    same alignment as spacy-alignments, about 10x faster for short spans.
-    """
-    joined = "".join(targets)
-    if joined != text:
-        lowered = text.lower()
-        # str.lower never drops a character, so equal lengths keep positions
-        if joined != lowered or len(lowered) != len(text):
-            return None
-    lengths = numpy.fromiter(map(len, targets), dtype="int64", count=len(targets))
-    return numpy.repeat(numpy.arange(len(targets)), lengths)
-
-
-def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
-    """Map each character of `doc.text` to rows of the flattened
-    (n_spans * span_length) wordpiece output, as a Ragged of row indices.
-    """
-    text = doc.text
-    span_length = trf_data.wordpieces.input_ids.shape[1]
-    token_lengths = to_numpy(trf_data.align.lengths).astype("int64")
-    token_rows = to_numpy(trf_data.align.dataXd).astype("int64").ravel()
-    row_token = numpy.repeat(numpy.arange(len(token_lengths)), token_lengths)
-    row_span = token_rows // span_length
-    bounds = token_bounds(doc)
-    chars: List[Ints1d] = []
-    rows: List[Ints1d] = []
-    for span_i, pieces in enumerate(trf_data.wordpieces.strings):
-        in_span = row_token[row_span == span_i]
-        if in_span.size == 0:
-            continue
-        start, end = bounds[in_span.min(), 0], bounds[in_span.max(), 1]
-        targets = [
-            "" if piece in SPECIAL_PIECES else piece.removeprefix("##")
-            for piece in pieces
-        ]
-        span_text = text[start:end]
-        flat = _spelled_out(span_text, targets)
-        if flat is not None:
-            chars.append(numpy.arange(start, end))
-        else:
-            char2piece, _ = spacy_alignments.get_alignments(list(span_text), targets)
-            counts = numpy.fromiter(map(len, char2piece), dtype="int64", count=end - start)
-            flat = numpy.fromiter(
-                chain.from_iterable(char2piece), dtype="int64", count=int(counts.sum())
-            )
-            chars.append(numpy.repeat(numpy.arange(start, end), counts))
-        rows.append(flat + span_i * span_length)
-    char_ids = numpy.concatenate(chars) if chars else numpy.zeros((0,), dtype="int64")
-    row_ids = numpy.concatenate(rows) if rows else numpy.zeros((0,), dtype="int64")
-    # Characters no wordpiece matched by text take their token's wordpieces.
-    matched = numpy.zeros((len(text),), dtype=bool)
-    matched[char_ids] = True
-    token_of_char = char_token_index(doc)
-    fallback = numpy.flatnonzero(~matched & (token_of_char >= 0))
-    if fallback.size:
-        tokens = token_of_char[fallback]
-        token_starts = numpy.cumsum(token_lengths) - token_lengths
-        n_rows = token_lengths[tokens]
-        fallback_rows = token_rows[ragged_positions(token_starts[tokens], n_rows)]
-        char_ids = numpy.concatenate([char_ids, numpy.repeat(fallback, n_rows)])
-        row_ids = numpy.concatenate([row_ids, fallback_rows])
-    order = numpy.argsort(char_ids, kind="stable")
-    lengths = numpy.bincount(char_ids, minlength=len(text)).astype("int32")
-    return Ragged(row_ids[order].astype("int32"), lengths)
+    return features, backprop

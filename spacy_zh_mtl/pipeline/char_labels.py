@@ -4,6 +4,7 @@ Labels are read from a reference Doc by character offset, so they never depend
 on how the text was tokenised. `None` means the Doc has no annotation for the
 task: its loss is masked, never read as "O".
 """
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
@@ -146,3 +147,62 @@ def consistency_targets(
         if label in entity_pos_ids:
             pos[start:end] = entity_pos_ids[label]
     return cws, pos
+
+
+@dataclass
+class CharTargets:
+    """Padded (batch, steps) gold tag ids per task for a batch of reference
+    Docs, whether each Doc has the task's annotation, the NER cost per
+    character, and the consistency targets (IGNORE where there is none).
+    """
+
+    lengths: Ints1d
+    gold: Dict[str, numpy.ndarray] = field(default_factory=dict)
+    available: Dict[str, numpy.ndarray] = field(default_factory=dict)
+    ner_cost: Optional[numpy.ndarray] = None
+    consistency: Dict[str, numpy.ndarray] = field(default_factory=dict)
+
+    def n_chars(self, task: str) -> int:
+        """Characters that carry `task`'s gold in this batch."""
+        return int(self.lengths[self.available[task]].sum())
+
+
+def batch_targets(
+    refs: Sequence[Doc],
+    steps: int,
+    *,
+    scheme: EntityTagScheme,
+    tasks: Sequence[str],
+    pos_tag_ids: Dict[str, int],
+    entity_pos_ids: Dict[str, int],
+    entity_cost: float = 0.0,
+    outside_cost: float = 0.0,
+) -> CharTargets:
+    """Character-level gold of every task for `refs`, padded to `steps`."""
+    batch = len(refs)
+    lengths = numpy.array([n_chars(doc) for doc in refs], dtype="int64")
+    targets = CharTargets(lengths)
+    for task in list(tasks) + ["consistency"]:
+        targets.gold[task] = numpy.zeros((batch, steps), dtype="int64")
+        targets.available[task] = numpy.zeros((batch,), dtype=bool)
+    cost = numpy.zeros((batch, steps), dtype="float32")
+    cons = {task: numpy.full((batch, steps), IGNORE, dtype="int64") for task in ("cws", "pos")}
+    for i, doc in enumerate(refs):
+        n = lengths[i]
+        spans = entity_spans(doc)
+        if spans is not None:
+            ner = scheme.encode(spans, n)
+            targets.gold["ner"][i, :n] = ner
+            targets.available["ner"][i] = targets.available["consistency"][i] = True
+            cost[i, :n] = numpy.where(ner > 0, entity_cost, outside_cost)
+            cons["cws"][i, :n], cons["pos"][i, :n] = consistency_targets(spans, n, entity_pos_ids)
+        for task, gold in (("cws", cws_tags), ("pos", lambda d: pos_tags(d, pos_tag_ids))):
+            if task in tasks:
+                labels = gold(doc)
+                if labels is not None:
+                    targets.gold[task][i, :n] = labels
+                    targets.available[task][i] = True
+    if entity_cost > 0 or outside_cost > 0:
+        targets.ner_cost = cost
+    targets.consistency = {task: cons[task] for task in ("cws", "pos") if task in tasks}
+    return targets

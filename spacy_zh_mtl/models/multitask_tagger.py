@@ -1,0 +1,151 @@
+"""The `zh_mtl_ner` model: character features -> shared BiGRU -> per-task emissions.
+
+The model's output is one (n_nonempty_docs, max_chars, n_tags) array: the
+emission scores of every task side by side, in the order of the task sizes
+the component gives it (`ner` first). `task_emissions` splits it by task and
+`task_crf` gives a task's CRF; nothing else needs to know the layout.
+"""
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, PyTorchWrapper_v2
+from thinc.types import Floats2d, Floats3d
+from torchcrf import CRF
+
+from ..char_index import n_chars
+from .char_features import build_char_features
+from .multitask_head import MultitaskCrfHead
+from .torch_sequences import pad_sequences, padded_output
+from .wordpiece_features import build_wordpiece_features
+
+
+@registry.architectures("spacy_zh_mtl.MultitaskCharTagger.v2")
+def build_multitask_char_tagger(
+    tok2vec: Optional[Model] = None,
+    char_features: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    hidden_size: int = 100,
+    dropout: float = 0.1,
+    grad_factor: float = 1.0,
+) -> Model[List[Doc], Floats3d]:
+    """Character features -> shared BiGRU -> one emission layer and CRF per task.
+
+    tok2vec (Optional[Model]): a transformer listener (or, after
+        `replace_listeners`, a transformer of the component's own) whose
+        wordpieces are pooled per character. It sits at `model.tok2vec`, as in
+        spaCy's own models, so `nlp.replace_listeners(..., ["model.tok2vec"])`
+        works.
+    char_features (Optional[Model]): more character features, usually
+        `spacy_zh_mtl.CharFeatures.v1` over named sources (pretrained
+        character vectors, lexicon matches, LAC states). At least one of
+        `tok2vec` and `char_features` is needed.
+    hidden_size (int): BiGRU hidden size per direction (paper: 100).
+    dropout (float): dropout on the BiGRU output.
+    grad_factor (float): scales the gradient passed back to the transformer.
+
+    The torch head is built when the model is initialized, from the width of
+    the character features and the task sizes in `model.attrs["task_sizes"]`
+    (set by the component).
+    """
+    if hidden_size <= 0:
+        raise ValueError(f"hidden_size must be > 0, got {hidden_size}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    sources: Dict[str, Model] = {}
+    if tok2vec is not None:
+        sources["wordpieces"] = build_wordpiece_features(tok2vec, grad_factor=grad_factor)
+    if char_features is not None:
+        sources["char_features"] = char_features
+    if not sources:
+        raise ValueError("zh_mtl_ner model: give `tok2vec`, `char_features` or both")
+    features = build_char_features(sources) if len(sources) > 1 else next(iter(sources.values()))
+    refs = {"char_features": features}
+    if tok2vec is not None:
+        refs["tok2vec"] = sources["wordpieces"].get_ref("tok2vec")
+    return Model(
+        "zh_mtl_char_tagger",
+        forward,
+        init=init,
+        layers=[features],
+        refs=refs,
+        attrs={"hidden_size": hidden_size, "dropout": dropout, "task_sizes": {}},
+    )
+
+
+@registry.architectures("spacy_zh_mtl.MultitaskCharTagger.v1")
+def build_multitask_char_tagger_v1(
+    tok2vec: Model,
+    hidden_size: int = 100,
+    dropout: float = 0.1,
+    grad_factor: float = 1.0,
+) -> Model[List[Doc], Floats3d]:
+    """v2 with the transformer's wordpieces as the only character features
+    (the configs of spacy-zh-mtl 0.1)."""
+    return build_multitask_char_tagger(
+        tok2vec, hidden_size=hidden_size, dropout=dropout, grad_factor=grad_factor
+    )
+
+
+def init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
+    char_features = model.get_ref("char_features")
+    char_features.initialize(X=X)
+    build_head(model, char_features.get_dim("nO"), model.attrs["task_sizes"])
+
+
+def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
+    """Create the torch head for `n_in`-wide features and the task sizes (once;
+    also called before loading a trained model's weights)."""
+    if not task_sizes:
+        raise ValueError("zh_mtl_ner model: no task sizes set before initialization")
+    if model.has_ref("head"):
+        return
+    module = MultitaskCrfHead(n_in, model.attrs["hidden_size"], task_sizes, model.attrs["dropout"])
+    head = PyTorchWrapper_v2(module, convert_inputs=pad_sequences, convert_outputs=padded_output)
+    model.layers.append(head)
+    model.set_ref("head", head)
+    model.attrs["task_sizes"] = dict(task_sizes)
+
+
+def head_module(model: Model) -> MultitaskCrfHead:
+    """The torch module of a built head."""
+    return model.get_ref("head").shims[0]._model
+
+
+def task_emissions(model: Model, emissions: Any) -> Dict[str, Any]:
+    """Split the model's output (numpy, cupy or torch) into per-task emissions."""
+    sizes = head_module(model).task_sizes
+    bounds, start = {}, 0
+    for task, size in sizes.items():
+        bounds[task] = emissions[..., start : start + size]
+        start += size
+    return bounds
+
+
+def task_crf(model: Model, task: str) -> CRF:
+    """The CRF of `task` (its transition scores decode and train the task)."""
+    return head_module(model).crfs[task]
+
+
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats3d, Callable]:
+    char_features = model.get_ref("char_features")
+    head = model.get_ref("head")
+    features, backprop_features = char_features(docs, is_train)
+    nonempty = [i for i, doc in enumerate(docs) if n_chars(doc)]
+    if not nonempty:
+        n_tags = sum(head_module(model).task_sizes.values())
+
+        def backprop_empty(d_emissions: Floats3d) -> List[Doc]:
+            return []
+
+        return model.ops.alloc3f(0, 0, n_tags), backprop_empty
+    emissions, backprop_head = head([features[i] for i in nonempty], is_train)
+
+    def backprop(d_emissions: Floats3d) -> List[Doc]:
+        d_nonempty = backprop_head(d_emissions)
+        d_features = [model.ops.alloc2f(*f.shape) for f in features]
+        for i, d in zip(nonempty, d_nonempty):
+            d_features[i] = d
+        return backprop_features(d_features)
+
+    return emissions, backprop

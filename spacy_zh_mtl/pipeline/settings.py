@@ -1,0 +1,82 @@
+"""The settings of `zh_mtl_ner`, validated where the component is created or loaded."""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from ..losses.multitask import LOSS_TERMS, check_task_weights
+from .char_labels import SCHEMES
+
+TASKS = ("ner", "cws", "pos")
+PROPER_NOUN_TAGS = ("NR", "NNP", "PROPN")
+
+
+@dataclass
+class MultitaskSettings:
+    """What the component trains and how its losses are combined; see the
+    factory `make_zh_mtl_ner` for each setting."""
+
+    tasks: Sequence[str] = TASKS
+    consistency: bool = True
+    ner_scheme: str = "BIO"
+    weighting: str = "dwa"
+    task_weights: Dict[str, float] = field(default_factory=dict)
+    dwa_temperature: float = 2.0
+    normalize_losses: bool = True
+    entity_pos: Dict[str, str] = field(default_factory=dict)
+    default_entity_pos: Optional[str] = None
+    entity_cost: float = 0.0
+    outside_cost: float = 0.0
+
+    def __post_init__(self) -> None:
+        unknown = [task for task in self.tasks if task not in TASKS]
+        if unknown:
+            raise ValueError(f"tasks: unknown task(s) {unknown}; choose from {list(TASKS)}")
+        if "ner" not in self.tasks:
+            raise ValueError(f"tasks must include 'ner', got {list(self.tasks)}")
+        self.tasks = [task for task in TASKS if task in self.tasks]
+        if self.consistency and len(self.tasks) == 1:
+            raise ValueError(
+                f"consistency = true needs an auxiliary task in `tasks` ('cws' or 'pos'), "
+                f"got tasks = {self.tasks}"
+            )
+        if self.ner_scheme not in SCHEMES:
+            raise ValueError(f"ner_scheme must be one of {list(SCHEMES)}, got {self.ner_scheme!r}")
+        if self.weighting not in ("fixed", "dwa"):
+            raise ValueError(f"weighting must be 'fixed' or 'dwa', got {self.weighting!r}")
+        self.task_weights = check_task_weights(self.task_weights)
+        if self.dwa_temperature <= 0:
+            raise ValueError(f"dwa_temperature must be > 0, got {self.dwa_temperature}")
+        for name in ("entity_cost", "outside_cost"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        self.entity_pos = dict(self.entity_pos)
+
+    @property
+    def loss_terms(self) -> List[str]:
+        return list(self.tasks) + (["consistency"] if self.consistency else [])
+
+    def entity_tags(self, labels: Sequence[str], pos_tags: Sequence[str]) -> Dict[str, str]:
+        """Entity label -> POS tag, as used by the loss and by token splitting."""
+        if self.entity_pos:
+            return dict(self.entity_pos)
+        tag = self.default_entity_pos
+        if tag is None:
+            tag = next((t for t in PROPER_NOUN_TAGS if t in pos_tags), None)
+        return {label: tag for label in labels} if tag else {}
+
+    def check_labels(self, labels: Sequence[str], pos_tags: Sequence[str]) -> None:
+        """Raise if `entity_pos` names an unknown label or maps to an unknown tag."""
+        unknown = [label for label in self.entity_pos if label not in labels]
+        if unknown:
+            raise ValueError(
+                f"entity_pos names unknown entity label(s) {unknown}; the labels are {list(labels)}"
+            )
+        if "pos" in self.tasks:
+            tags = set(pos_tags)
+            bad = {lab: tag for lab, tag in self.entity_tags(labels, pos_tags).items() if tag not in tags}
+            if bad:
+                raise ValueError(
+                    f"entity_pos / default_entity_pos map to tag(s) not in the POS tagset: {bad}"
+                )
+
+
+assert set(LOSS_TERMS) == set(TASKS) | {"consistency"}
