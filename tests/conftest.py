@@ -151,6 +151,28 @@ def trained_pipeline_dir(
     return output / "model-last"
 
 
+@pytest.fixture(scope="session")
+def trained_pretrained_pipeline_dir(
+    tmp_path_factory: pytest.TempPathFactory, pipeline_corpus: Path, pkuseg_model_dir: Path
+) -> Path:
+    """configs/cpu.cfg (no transformer: LAC's character encoder and jieba's
+    lexicon, read from the installed packages) trained on the TRAIN_SENTENCES."""
+    from spacy.cli.train import train
+
+    output = tmp_path_factory.mktemp("trained_pretrained")
+    overrides = {
+        "paths.train": str(pipeline_corpus),
+        "paths.dev": str(pipeline_corpus),
+        "paths.pkuseg_model": str(pkuseg_model_dir),
+        "components.ner.model.hidden_size": 32,
+        "training.max_steps": 200,
+        "training.eval_frequency": 100,
+        "training.optimizer.learn_rate.warmup_steps": 10,
+    }
+    train(CONFIGS / "cpu.cfg", output, overrides=overrides)
+    return output / "model-last"
+
+
 CONFIGS = Path(__file__).parent.parent / "configs"
 
 

@@ -62,7 +62,7 @@ class Lexicon:
                         _raise(out, start + length - 1, g, 2, weight)
                         cells = out[start + 1 : start + length - 1, g, 1]
                         numpy.maximum(cells, weight, out=cells)
-        return out.reshape(len(text), -1)
+        return out.reshape(len(text), self.width)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"types": self.types, "words": {w: list(e) for w, e in self.words.items()}}

