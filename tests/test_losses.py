@@ -81,3 +81,22 @@ def test_dwa_large_temperature_gives_equal_weights_and_bad_temperature_fails():
     assert list(dwa.weights().values()) == pytest.approx([1.0, 1.0], abs=1e-4)
     with pytest.raises(ValueError, match="dwa_temperature"):
         DynamicWeightAverage(["a"], temperature=0.0)
+
+
+def test_multitask_loss_normalises_auxiliary_terms_to_ner():
+    from spacy_zh_mtl.losses.multitask import MultitaskLoss
+
+    def make(normalize):
+        return MultitaskLoss(
+            ["ner", "pos"], weighting="fixed", task_weights={"pos": 0.5},
+            dwa_temperature=2.0, normalize=normalize, consistency=False,
+        )
+
+    losses = {"ner": torch.tensor(20.0), "pos": torch.tensor(300.0)}
+    for normalize, pos_scale in ((True, 0.1), (False, 1.0)):
+        loss = make(normalize)
+        assert float(loss.total(losses)) == pytest.approx(20.0 + 0.5 * 300.0)  # nothing seen yet
+        assert loss.record(losses, {"ner": 10, "pos": 15}) == {"ner": 20.0, "pos": 300.0}
+        # per character: NER 2.0, POS 20.0 -> POS is scaled by 0.1 when normalising
+        assert loss.scales() == pytest.approx({"ner": 1.0, "pos": pos_scale})
+        assert float(loss.total(losses)) == pytest.approx(20.0 + 0.5 * pos_scale * 300.0)

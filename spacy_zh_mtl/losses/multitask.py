@@ -13,7 +13,11 @@ auxiliary task's share of it directly.
 from typing import Dict, Iterable
 
 import torch
+from torchcrf import CRF
 
+from ..pipeline.char_labels import CharTargets
+from .consistency import consistency_loss
+from .crf import crf_loss
 from .dwa import DynamicWeightAverage
 
 LOSS_TERMS = ("ner", "cws", "pos", "consistency")
@@ -30,6 +34,7 @@ class MultitaskLoss:
         task_weights: Dict[str, float],
         dwa_temperature: float,
         normalize: bool,
+        consistency: bool,
         momentum: float = 0.95,
     ) -> None:
         if weighting not in ("fixed", "dwa"):
@@ -38,9 +43,47 @@ class MultitaskLoss:
         self.weighting = weighting
         self.task_weights = check_task_weights(task_weights)
         self.normalize = normalize
+        self.consistency = consistency
         self.momentum = momentum
         self.dwa = DynamicWeightAverage(self.terms, dwa_temperature)
         self.per_char: Dict[str, float] = {}
+
+    def terms_of(
+        self, emissions: Dict[str, torch.Tensor], crfs: Dict[str, CRF], targets: CharTargets
+    ) -> Dict[str, torch.Tensor]:
+        """Each term's loss for a batch, summed over the characters that carry
+        its gold; terms without gold in the batch are left out.
+
+        emissions: task -> (batch, steps, n_tags) scores; crfs: task -> CRF.
+        """
+        some_scores = next(iter(emissions.values()))
+        device = some_scores.device
+
+        def tensor(array):
+            return torch.from_numpy(array).to(device)
+
+        lengths = tensor(targets.lengths)
+        mask = torch.arange(some_scores.shape[1], device=device)[None, :] < lengths[:, None]
+        terms: Dict[str, torch.Tensor] = {}
+        for task, crf in crfs.items():
+            available = tensor(targets.available[task])
+            if not available.any():
+                continue
+            cost = targets.ner_cost if task == "ner" else None
+            terms[task] = crf_loss(
+                crf,
+                emissions[task][available],
+                tensor(targets.gold[task])[available],
+                mask[available],
+                tensor(cost)[available] if cost is not None else None,
+            )
+        available = tensor(targets.available["consistency"])
+        if self.consistency and available.any():
+            terms["consistency"] = sum(
+                consistency_loss(emissions[task][available], tensor(gold)[available])
+                for task, gold in targets.consistency.items()
+            )
+        return terms
 
     def weights(self) -> Dict[str, float]:
         """The weight of each term for the next step (before normalisation)."""

@@ -17,8 +17,6 @@ from thinc.types import Floats3d, Ints1d
 from wasabi import msg
 
 from ..char_index import n_chars
-from ..losses.consistency import consistency_loss
-from ..losses.crf import crf_loss
 from ..losses.multitask import MultitaskLoss
 from ..models.multitask_tagger import build_head, task_crf, task_emissions
 from ..models.optimizers import finish_update_two_rates
@@ -174,6 +172,7 @@ class ZhMtlNer(TrainablePipe):
             task_weights=s.task_weights,
             dwa_temperature=s.dwa_temperature,
             normalize=s.normalize_losses,
+            consistency=s.consistency,
         )
 
     # Labels -------------------------------------------------------------
@@ -304,7 +303,8 @@ class ZhMtlNer(TrainablePipe):
         refs = [eg.reference for eg in examples if n_chars(eg.predicted)]
         scores = xp2torch(emissions, requires_grad=True)
         targets = self._targets(refs, scores.shape[1])
-        terms = self._loss_terms(scores, targets)
+        crfs = {task: task_crf(self.model, task) for task in self.settings.tasks}
+        terms = self.loss.terms_of(task_emissions(self.model, scores), crfs, targets)
         if not terms:
             return 0.0, self.model.ops.alloc3f(*emissions.shape), {}, {}
         total = self.loss.total(terms)
@@ -327,34 +327,6 @@ class ZhMtlNer(TrainablePipe):
             entity_cost=self.settings.entity_cost,
             outside_cost=self.settings.outside_cost,
         )
-
-    def _loss_terms(self, scores: torch.Tensor, targets: CharTargets) -> Dict[str, torch.Tensor]:
-        """Each term's loss, summed over the characters that carry its gold."""
-        device = scores.device
-        lengths = torch.from_numpy(targets.lengths).to(device)
-        mask = torch.arange(scores.shape[1], device=device)[None, :] < lengths[:, None]
-        per_task = task_emissions(self.model, scores)
-        terms: Dict[str, torch.Tensor] = {}
-        for task in self.settings.tasks:
-            available = torch.from_numpy(targets.available[task]).to(device)
-            if not available.any():
-                continue
-            gold = torch.from_numpy(targets.gold[task]).to(device)[available]
-            cost = targets.ner_cost if task == "ner" else None
-            terms[task] = crf_loss(
-                task_crf(self.model, task),
-                per_task[task][available],
-                gold,
-                mask[available],
-                torch.from_numpy(cost).to(device)[available] if cost is not None else None,
-            )
-        available = torch.from_numpy(targets.available["consistency"]).to(device)
-        if self.settings.consistency and available.any():
-            terms["consistency"] = sum(
-                consistency_loss(per_task[task][available], torch.from_numpy(gold).to(device)[available])
-                for task, gold in targets.consistency.items()
-            )
-        return terms
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Update the weights: the component's own layers at the optimizer's
