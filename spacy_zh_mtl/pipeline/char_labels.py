@@ -87,10 +87,11 @@ def entity_spans(doc: Doc) -> Optional[List[CharSpan]]:
     return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
 
 
-def cws_tags(doc: Doc) -> Optional[Ints1d]:
+def cws_tags(doc: Doc, token_of_char: Optional[Ints1d] = None) -> Optional[Ints1d]:
     """B/I/E/S ids from the token boundaries; characters outside tokens are S.
     None when the Doc is not word-segmented (every token one character long,
-    as in character-per-line NER corpora).
+    as in character-per-line NER corpora). `token_of_char`: the Doc's
+    `char_token_index`, if already computed.
     """
     bounds = token_bounds(doc)
     lengths = bounds[:, 1] - bounds[:, 0]
@@ -98,7 +99,8 @@ def cws_tags(doc: Doc) -> Optional[Ints1d]:
         return None
     tags = numpy.full((n_chars(doc),), CWS_TAGS.index("S"), dtype="int64")
     multi = bounds[lengths > 1]
-    token_of_char = char_token_index(doc)
+    if token_of_char is None:
+        token_of_char = char_token_index(doc)
     inside = numpy.isin(token_of_char, numpy.flatnonzero(lengths > 1))
     tags[inside] = CWS_TAGS.index("I")
     tags[multi[:, 0]] = CWS_TAGS.index("B")
@@ -116,7 +118,9 @@ def token_tags(doc: Doc) -> Optional[List[str]]:
     return tags
 
 
-def pos_tags(doc: Doc, tag_ids: Dict[str, int]) -> Optional[Ints1d]:
+def pos_tags(
+    doc: Doc, tag_ids: Dict[str, int], token_of_char: Optional[Ints1d] = None
+) -> Optional[Ints1d]:
     """Per-character POS ids: each character takes its token's tag; characters
     outside tokens take "_SP". None if the Doc is not fully tagged or uses a
     tag outside `tag_ids`.
@@ -125,7 +129,7 @@ def pos_tags(doc: Doc, tag_ids: Dict[str, int]) -> Optional[Ints1d]:
     if tags is None or any(tag not in tag_ids for tag in tags):
         return None
     token_ids = numpy.array([tag_ids[tag] for tag in tags] + [tag_ids[SPACE_TAG]])
-    return token_ids[char_token_index(doc)]
+    return token_ids[char_token_index(doc) if token_of_char is None else token_of_char]
 
 
 def consistency_targets(
@@ -196,12 +200,16 @@ def batch_targets(
             targets.available["ner"][i] = targets.available["consistency"][i] = True
             cost[i, :n] = numpy.where(ner > 0, entity_cost, outside_cost)
             cons["cws"][i, :n], cons["pos"][i, :n] = consistency_targets(spans, n, entity_pos_ids)
-        for task, gold in (("cws", cws_tags), ("pos", lambda d: pos_tags(d, pos_tag_ids))):
-            if task in tasks:
-                labels = gold(doc)
-                if labels is not None:
-                    targets.gold[task][i, :n] = labels
-                    targets.available[task][i] = True
+        token_of_char = char_token_index(doc)
+        aux = {
+            "cws": lambda: cws_tags(doc, token_of_char),
+            "pos": lambda: pos_tags(doc, pos_tag_ids, token_of_char),
+        }
+        for task, gold in aux.items():
+            labels = gold() if task in tasks else None
+            if labels is not None:
+                targets.gold[task][i, :n] = labels
+                targets.available[task][i] = True
     if entity_cost > 0 or outside_cost > 0:
         targets.ner_cost = cost
     targets.consistency = {task: cons[task] for task in ("cws", "pos") if task in tasks}
