@@ -12,7 +12,7 @@ model and serialised with the pipeline.
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy
 from spacy.tokens import Doc
@@ -20,6 +20,8 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 from wasabi import msg
+
+from ..char_index import ragged_positions
 
 SETS = ("B", "M", "E", "S")
 # jieba POS tags of entity-like words -> word type
@@ -38,30 +40,50 @@ class Lexicon:
         if not self.words:
             raise ValueError("lexicon: no words (empty lexicon)")
         self.max_length = min(max(map(len, self.words)), MAX_WORD_LENGTH)
+        # proper prefixes of the words: a scan stops at the first piece that
+        # is none (most start characters begin no word longer than 2)
+        self.prefixes = {w[:i] for w in self.words for i in range(1, min(len(w), self.max_length))}
 
     @property
     def width(self) -> int:
         return len(SETS) * (1 + len(self.types))
 
+    def matches(self, text: str) -> numpy.ndarray:
+        """(n_matches, 4) rows of start, length, type id (-1: none), weight."""
+        words, prefixes = self.words, self.prefixes
+        found = []
+        n = len(text)
+        for start in range(n):
+            for end in range(start + 1, min(start + self.max_length, n) + 1):
+                piece = text[start:end]
+                entry = words.get(piece)
+                if entry is not None:
+                    found.append((start, end - start, entry[0], entry[1]))
+                if piece not in prefixes:
+                    break
+        return numpy.asarray(found, dtype="float64").reshape(-1, 4)
+
     def features(self, text: str) -> Floats2d:
         """(len(text), width) set weights for every character of `text`."""
         out = numpy.zeros((len(text), 1 + len(self.types), len(SETS)), dtype="float32")
-        words = self.words
-        for start in range(len(text)):
-            for length in range(1, min(self.max_length, len(text) - start) + 1):
-                entry = words.get(text[start : start + length])
-                if entry is None:
-                    continue
-                type_id, weight = entry
-                groups = (0,) if type_id < 0 else (0, 1 + type_id)
-                for g in groups:
-                    if length == 1:
-                        _raise(out, start, g, 3, weight)
-                    else:
-                        _raise(out, start, g, 0, weight)
-                        _raise(out, start + length - 1, g, 2, weight)
-                        cells = out[start + 1 : start + length - 1, g, 1]
-                        numpy.maximum(cells, weight, out=cells)
+        found = self.matches(text)
+        if len(found):
+            typed = found[found[:, 2] >= 0]
+            # every match counts for the "all words" group, typed ones for their type too
+            rows = numpy.concatenate([found, typed])
+            groups = numpy.concatenate([numpy.zeros(len(found)), typed[:, 2] + 1]).astype("int64")
+            start, length, weight = rows[:, 0].astype("int64"), rows[:, 1].astype("int64"), rows[:, 3]
+            single = length == 1
+            numpy.maximum.at(out, (start[single], groups[single], SETS.index("S")), weight[single])
+            multi = ~single
+            numpy.maximum.at(out, (start[multi], groups[multi], SETS.index("B")), weight[multi])
+            end = start[multi] + length[multi] - 1
+            numpy.maximum.at(out, (end, groups[multi], SETS.index("E")), weight[multi])
+            inner = numpy.maximum(length - 2, 0)
+            positions = ragged_positions(start + 1, inner)
+            numpy.maximum.at(
+                out, (positions, numpy.repeat(groups, inner), SETS.index("M")), numpy.repeat(weight, inner)
+            )
         return out.reshape(len(text), self.width)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -70,11 +92,6 @@ class Lexicon:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Lexicon":
         return cls(list(data["types"]), {w: (int(t), float(v)) for w, (t, v) in data["words"].items()})
-
-
-def _raise(out: numpy.ndarray, i: int, group: int, s: int, weight: float) -> None:
-    if out[i, group, s] < weight:
-        out[i, group, s] = weight
 
 
 LexiconLoader = Callable[[], Lexicon]
