@@ -124,7 +124,6 @@ def measure(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         docs = list(nlp.pipe(texts, batch_size=args.batch_size))
         seconds = time.perf_counter() - start
-        result["stages"] = {}
     else:
         bd = breakdown(nlp, texts, args.batch_size)
         docs, seconds = bd.pop("docs"), bd["seconds"]
