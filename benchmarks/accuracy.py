@@ -156,12 +156,11 @@ def train_overrides(args: argparse.Namespace, dataset: str, setting: str, seed: 
     return overrides
 
 
-def train_command(args: argparse.Namespace, run: Run) -> List[str]:
+def train_command(args: argparse.Namespace, run: Run, overrides: Dict[str, str]) -> List[str]:
     """The exact `python -m spacy train` command line of one run."""
-    dataset, setting, seed = run
-    cmd = PY + ["spacy", "train", str(SETTINGS[setting].config_path),
+    cmd = PY + ["spacy", "train", str(SETTINGS[run[1]].config_path),
                 "--output", str(args.out / "models" / run_id(*run))]
-    for key, value in train_overrides(args, dataset, setting, seed).items():
+    for key, value in overrides.items():
         cmd += [f"--{key}", value]
     return cmd
 
@@ -183,7 +182,8 @@ def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
     runs_dir, logs = args.out / "runs", args.out / "logs"
     model_dir = args.out / "models" / rid
     shutil.rmtree(model_dir, ignore_errors=True)
-    cmd = train_command(args, run)
+    overrides = train_overrides(args, dataset, setting, seed)
+    cmd = train_command(args, run, overrides)
     load_before = os.getloadavg()[0]
     train_seconds = run_cmd(cmd, logs / f"{rid}.train.log", args.nice, args.threads)
     eval_path = runs_dir / f"{rid}.eval.json"
@@ -196,7 +196,7 @@ def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
         shutil.rmtree(model_dir / "model-best", ignore_errors=True)
     return {
         "run": rid, "dataset": dataset, "setting": setting, "seed": seed,
-        "config": SETTINGS[setting].config, "overrides": train_overrides(args, dataset, setting, seed),
+        "config": SETTINGS[setting].config, "overrides": overrides,
         "train_command": " ".join(cmd),
         "max_steps": args.max_steps, "max_epochs": args.max_epochs,
         "steps": last_logged_step(logs / f"{rid}.train.log"), "threads": args.threads,
