@@ -7,7 +7,7 @@ Stages, each resumable (finished outputs are kept and skipped):
            NER training/dev data (`preannotate`), and the tiny CPU transformer
            (`make-transformer`).
   run      the cells of benchmarks/cells.py: `python -m spacy train` per
-           (dataset, setting, seed), then model-last scored on the held-out
+           (dataset, setting, seed), then model-best scored on the held-out
            test file with the package's character-offset scorer. One JSON per
            run under OUT/runs/ (P/R/F per type, wall times, commit, command).
   report   mean ± std over seeds per (dataset, setting): see benchmarks/report.py.
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from .cells import ASSETS, CONFIGS, DATASETS, GF1_CELLS, MATRIX, ROOT, SETTINGS
+from .cells import ASSETS, CONFIGS, DATASETS, MATRIX, ROOT, SETTINGS
 from .process import PY, git_commit, log, run_cmd
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ZH_MTL_DATA", ROOT.parent / "shared" / "data"))
@@ -120,7 +120,7 @@ def run_id(dataset: str, setting: str, seed: int) -> str:
 def planned_runs(args: argparse.Namespace) -> List[Run]:
     """The runs of the matrix that match --datasets/--settings/--seeds/--limit."""
     runs = []
-    for dataset, setting, seeds in MATRIX + (GF1_CELLS if args.with_gf1_cells else []):
+    for dataset, setting, seeds in MATRIX:
         if args.datasets and dataset not in args.datasets:
             continue
         if args.settings and setting not in args.settings:
@@ -138,20 +138,16 @@ def train_overrides(args: argparse.Namespace, dataset: str, setting: str, seed: 
         "paths.transformer": str(args.out / "transformer"),
         "paths.pkuseg_model": str(args.out / "pkuseg"),
         "system.seed": str(seed),
-        "training.max_steps": str(args.max_steps),
-        # evaluate on dev only at the end: model-last is what gets scored
-        "training.eval_frequency": str(args.max_steps),
-        "training.optimizer.learn_rate.warmup_steps": str(max(1, int(args.max_steps * args.warmup_fraction))),
-        "corpora.dev.limit": str(args.dev_limit),
     }
-    if args.max_epochs is not None:
-        overrides["training.max_epochs"] = str(args.max_epochs)
-    config = SETTINGS[setting].config
-    if config != "cpu_spacy_ner.cfg" and args.mtl_grad_factor is not None:
-        # Before commit 381ebd4 zh_mtl_ner averaged its loss over characters while
-        # spaCy's tagger sums its loss, so with grad_factor 1 the shared transformer
-        # was trained almost only by the tagger; 300 restored a sum-like scale.
-        overrides["components.ner.model.grad_factor"] = str(args.mtl_grad_factor)
+    # budget and evaluation: the config's unless given
+    optional = {
+        "training.max_steps": args.max_steps,
+        "training.max_epochs": args.max_epochs,
+        "training.eval_frequency": args.eval_frequency,
+        "training.optimizer.learn_rate.warmup_steps": args.warmup_steps,
+        "corpora.dev.limit": args.dev_limit,
+    }
+    overrides.update({key: str(value) for key, value in optional.items() if value is not None})
     overrides.update(SETTINGS[setting].overrides)
     return overrides
 
@@ -176,7 +172,7 @@ def last_logged_step(log_path: Path) -> Optional[int]:
 
 
 def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
-    """Train one run, score model-last on the test file; the run's record."""
+    """Train one run, score model-best (the best dev score) on the test file; the run's record."""
     dataset, setting, seed = run
     rid = run_id(*run)
     runs_dir, logs = args.out / "runs", args.out / "logs"
@@ -188,12 +184,12 @@ def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
     train_seconds = run_cmd(cmd, logs / f"{rid}.train.log", args.nice, args.threads)
     eval_path = runs_dir / f"{rid}.eval.json"
     eval_seconds = run_cmd(
-        PY + ["benchmarks.accuracy", "evaluate", str(model_dir / "model-last"),
+        PY + ["benchmarks.accuracy", "evaluate", str(model_dir / "model-best"),
               str(args.out / "data" / dataset / "test.spacy"), "--output", str(eval_path)],
         logs / f"{rid}.eval.log", args.nice, args.threads)
     if not args.keep_models:
-        # keep only model-last; model-best is not scored
-        shutil.rmtree(model_dir / "model-best", ignore_errors=True)
+        # keep only model-best, the scored one
+        shutil.rmtree(model_dir / "model-last", ignore_errors=True)
     return {
         "run": rid, "dataset": dataset, "setting": setting, "seed": seed,
         "config": SETTINGS[setting].config, "overrides": overrides,
@@ -289,22 +285,18 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     p = sub.add_parser("run", help="Train and evaluate the matrix (skips finished runs)")
     common(p)
-    p.add_argument("--max-steps", type=int, default=1000)
-    p.add_argument("--max-epochs", type=int, default=None, help="Override training.max_epochs (default: the config's)")
-    p.add_argument("--mtl-grad-factor", type=float, default=None,
-                   help="Override components.ner.model.grad_factor of the zh_mtl_ner settings (default: the "
-                        "config's). The published matrix used 300 with the pre-381ebd4 averaged losses")
-    p.add_argument("--with-gf1-cells", action="store_true",
-                   help="Also run the two Weibo cells with grad_factor 1.0 (benchmarks/cells.py GF1_CELLS)")
-    p.add_argument("--warmup-fraction", type=float, default=0.1)
-    p.add_argument("--dev-limit", type=int, default=200, help="Dev docs for spaCy's end-of-training eval (0: all)")
+    p.add_argument("--max-steps", type=int, default=None, help="training.max_steps (default: the config's)")
+    p.add_argument("--max-epochs", type=int, default=None, help="training.max_epochs (default: the config's)")
+    p.add_argument("--eval-frequency", type=int, default=None, help="training.eval_frequency (default: the config's)")
+    p.add_argument("--warmup-steps", type=int, default=None, help="learn-rate warm-up steps (default: the config's)")
+    p.add_argument("--dev-limit", type=int, default=None, help="corpora.dev.limit (default: the config's, all)")
     p.add_argument("--datasets", nargs="*", choices=list(DATASETS))
     p.add_argument("--settings", nargs="*", choices=list(SETTINGS))
     p.add_argument("--seeds", nargs="*", type=int)
     p.add_argument("--limit", type=int, default=0, help="Run only the first N planned runs")
     p.add_argument("--force", action="store_true", help="Re-run finished runs")
     p.add_argument("--dry-run", action="store_true", help="List the planned runs only")
-    p.add_argument("--keep-models", action="store_true", help="Keep model-best too")
+    p.add_argument("--keep-models", action="store_true", help="Keep model-last too")
     p.set_defaults(func=run_matrix)
 
     p = sub.add_parser("evaluate", help="Score one pipeline on a .spacy file (character offsets)")

@@ -59,71 +59,56 @@ DATASETS: Dict[str, Dataset] = {
     "cluener": Dataset("cluener", "none", "CLUENER2020 (eval: official dev = test.json)"),
 }
 
-# The ladder NER -> +CWS -> +POS -> +consistency uses fixed weights, so each
-# step adds one thing; full_dwa changes only the weighting.
+# The settings: configs/cpu.cfg (no transformer; LAC + jieba character
+# features) as shipped, the multitask ladder on it, one ablation row per feature
+# source, spaCy's built-in ner on the same tok2vec, and the transformer configs.
 MTL_CONFIG = "cpu.cfg"
-# grad_factor is the transformer listener's: those cells need the transformer config
-MTL_TRF_CONFIG = "cpu_trf.cfg"
+NER_ONLY = {"components.ner.tasks": '["ner"]', "components.ner.consistency": "false"}
+AUX_02 = {f"components.ner.task_weights.{term}": "0.2" for term in ("cws", "pos", "consistency")}
+SOURCES = "components.ner.model.char_features.sources"
 
 
-def _mtl(tasks: str, consistency: bool, weighting: str, **extra: str) -> Dict[str, str]:
-    """Overrides of the zh_mtl_ner component for one rung of the ladder."""
-    return {
-        "components.ner.tasks": tasks,
-        "components.ner.consistency": str(consistency).lower(),
-        "components.ner.weighting": weighting,
-        **extra,
-    }
+def _without(source: str) -> Dict[str, str]:
+    return {f"{SOURCES}.{source}": "null"}
 
 
-ALL_TASKS = '["ner","cws","pos"]'
 SETTINGS: Dict[str, Setting] = {
-    "ner": Setting(MTL_CONFIG, _mtl('["ner"]', False, "fixed"), "zh_mtl_ner: NER only"),
-    "ner_cws": Setting(MTL_CONFIG, _mtl('["ner","cws"]', False, "fixed"), "zh_mtl_ner: NER+CWS"),
-    "ner_cws_pos": Setting(
-        MTL_CONFIG, _mtl(ALL_TASKS, False, "fixed"), "zh_mtl_ner: NER+CWS+POS, no consistency"
+    "ner": Setting(MTL_CONFIG, NER_ONLY, "zh_mtl_ner: NER only"),
+    "full": Setting(MTL_CONFIG, {}, "zh_mtl_ner: NER+CWS+POS+consistency, DWA, normalised, weights 1"),
+    "full_aux02": Setting(MTL_CONFIG, AUX_02, "zh_mtl_ner: full, auxiliary weights 0.2"),
+    "ner_cws02": Setting(
+        MTL_CONFIG,
+        {"components.ner.tasks": '["ner","cws"]', **{k: v for k, v in AUX_02.items() if "pos" not in k}},
+        "zh_mtl_ner: NER+CWS+consistency, auxiliary weights 0.2",
     ),
-    "full_fixed": Setting(
-        MTL_CONFIG, _mtl(ALL_TASKS, True, "fixed"), "zh_mtl_ner: full (consistency), fixed weights"
+    "full_no_norm": Setting(
+        MTL_CONFIG, {"components.ner.normalize_losses": "false"}, "zh_mtl_ner: full, losses not normalised"
     ),
-    "full_dwa": Setting(MTL_CONFIG, _mtl(ALL_TASKS, True, "dwa"), "zh_mtl_ner: full (consistency), DWA"),
-    "spacy_ner": Setting("cpu_spacy_ner.cfg", {}, "spaCy built-in ner (same transformer)"),
-    # the two main cells with grad_factor 1.0 (see `run --mtl-grad-factor`)
-    "ner_gf1": Setting(
-        MTL_TRF_CONFIG,
-        _mtl('["ner"]', False, "fixed", **{"components.ner.model.grad_factor": "1.0"}),
-        "zh_mtl_ner: NER only, grad_factor 1 (shipped default)",
-    ),
-    "full_dwa_gf1": Setting(
-        MTL_TRF_CONFIG,
-        _mtl(ALL_TASKS, True, "dwa", **{"components.ner.model.grad_factor": "1.0"}),
-        "zh_mtl_ner: full, DWA, grad_factor 1 (shipped default)",
+    "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "cpu.cfg without LAC's character vectors"),
+    "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "cpu.cfg without jieba lexicon features"),
+    "no_lac": Setting(MTL_CONFIG, _without("lac"), "cpu.cfg without LAC's BiGRU states"),
+    "spacy_ner": Setting("cpu_spacy_ner.cfg", {}, "spaCy built-in ner (same tok2vec and tagger)"),
+    "trf": Setting("cpu_trf.cfg", {}, "tiny transformer + the pretrained sources"),
+    "trf_only": Setting(
+        "cpu_trf.cfg", {"components.ner.model.char_features": "null"}, "tiny transformer only (spacy-zh-mtl 0.1)"
     ),
 }
-ABLATION_SETTINGS = ["ner", "ner_cws", "ner_cws_pos", "full_fixed", "full_dwa", "spacy_ner"]
 
 Cell = Tuple[str, str, Sequence[int]]
 # The matrix, in the order it runs (most important cells first): (dataset, setting, seeds).
 MATRIX: List[Cell] = [
-    ("weibo", "ner", (0,)),
-    ("weibo", "full_dwa", (0,)),
-    ("weibo", "spacy_ner", (0,)),
-    ("weibo", "full_fixed", (0,)),
-    ("weibo", "ner_cws", (0,)),
-    ("weibo", "ner_cws_pos", (0,)),
-    ("weibo", "ner", (1, 2)),
-    ("weibo", "full_dwa", (1, 2)),
-    ("weibo", "spacy_ner", (1, 2)),
-    *[("peoples_daily", s, (0,)) for s in ABLATION_SETTINGS],
-    *[("weibo_merged", s, (0,)) for s in ABLATION_SETTINGS],
-    ("cluener", "full_dwa", (0,)),
-    ("cluener", "ner", (0,)),
-    ("cluener", "spacy_ner", (0,)),
-]
-# Only with `run --with-gf1-cells`: the two Weibo cells at grad_factor 1.0. The
-# published matrix (docs/results.md) ran before commit 381ebd4, when zh_mtl_ner
-# averaged its losses over characters, with --mtl-grad-factor 300 and these cells.
-GF1_CELLS: List[Cell] = [
-    ("weibo", "ner_gf1", (0,)),
-    ("weibo", "full_dwa_gf1", (0,)),
+    ("weibo_merged", "ner", (0, 1, 2)),
+    ("weibo_merged", "full", (0, 1, 2)),
+    ("peoples_daily", "ner", (0, 1, 2)),
+    ("peoples_daily", "full", (0, 1, 2)),
+    ("cluener", "full", (0,)),
+    ("weibo_merged", "full_aux02", (0,)),
+    ("weibo_merged", "ner_cws02", (0,)),
+    ("weibo_merged", "full_no_norm", (0,)),
+    ("weibo_merged", "no_vectors", (0,)),
+    ("weibo_merged", "no_lexicon", (0,)),
+    ("weibo_merged", "no_lac", (0,)),
+    ("weibo_merged", "spacy_ner", (0,)),
+    ("weibo_merged", "trf", (0,)),
+    ("weibo_merged", "trf_only", (0,)),
 ]

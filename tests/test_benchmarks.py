@@ -6,7 +6,7 @@ from typing import Any, Dict
 import pytest
 from spacy.util import load_config
 
-from benchmarks.cells import MATRIX, SETTINGS, GF1_CELLS, DATASETS
+from benchmarks.cells import DATASETS, MATRIX, SETTINGS
 from benchmarks.report import write_report
 from benchmarks.stages import ZH_MTL_NER_STAGES, profile, resolve, stage_times
 
@@ -54,7 +54,7 @@ def test_setting_overrides_name_config_keys(name: str) -> None:
 
 
 def test_matrix_names_known_cells() -> None:
-    for dataset, setting, seeds in MATRIX + GF1_CELLS:
+    for dataset, setting, seeds in MATRIX:
         assert dataset in DATASETS and setting in SETTINGS and seeds
 
 
