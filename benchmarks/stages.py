@@ -26,10 +26,16 @@ class Stage:
 # Stages inside a zh_mtl_ner component (labels as in docs/results.md).
 ZH_MTL_NER_STAGES: List[Stage] = [
     Stage("ner: predict (total)", "spacy_zh_mtl.pipeline.zh_mtl_ner:ZhMtlNer.predict"),
-    Stage("ner:   wordpieces_to_chars", "spacy_zh_mtl.models.wordpiece_features:wordpieces_to_chars",
+    Stage("ner:   wordpieces -> characters", "spacy_zh_mtl.models.wordpiece_features:forward",
           "spacy_zh_mtl.WordpieceListener.v1"),
     Stage("ner:   char_alignment (spacy-alignments, numpy)", "spacy_zh_mtl.models.wordpiece_features:char_alignment",
           "spacy_zh_mtl.WordpieceListener.v1"),
+    Stage("ner:   character vector lookup (CharVectors, LAC's table)", "spacy_zh_mtl.models.char_vectors:forward",
+          "spacy_zh_mtl.CharVectors.v1"),
+    Stage("ner:   LAC encoder (embeddings + 2-layer BiGRU, torch)", "spacy_zh_mtl.models.lac_encoder:forward",
+          "spacy_zh_mtl.LacStates.v1"),
+    Stage("ner:   lexicon matches (jieba dictionary)", "spacy_zh_mtl.models.lexicon_features:forward",
+          "spacy_zh_mtl.LexiconFeatures.v1"),
     Stage("ner:   BiGRU + linear emissions (torch forward)",
           "spacy_zh_mtl.models.multitask_head:MultitaskCrfHead.forward"),
     Stage("ner:   CRF Viterbi (models/viterbi.py)", "spacy_zh_mtl.models.viterbi:viterbi_decode"),
