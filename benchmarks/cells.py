@@ -64,6 +64,8 @@ DATASETS: Dict[str, Dataset] = {
 # source, spaCy's built-in ner on the same tok2vec, and the transformer configs.
 MTL_CONFIG = "cpu.cfg"
 NER_ONLY = {"components.ner.tasks": '["ner"]', "components.ner.consistency": "false"}
+FULL = {"components.ner.tasks": '["ner","cws","pos"]', "components.ner.consistency": "true"}
+AUX_1 = {f"components.ner.task_weights.{term}": "1.0" for term in ("cws", "pos", "consistency")}
 AUX_02 = {f"components.ner.task_weights.{term}": "0.2" for term in ("cws", "pos", "consistency")}
 SOURCES = "components.ner.model.char_features.sources"
 
@@ -74,15 +76,16 @@ def _without(source: str) -> Dict[str, str]:
 
 SETTINGS: Dict[str, Setting] = {
     "ner": Setting(MTL_CONFIG, NER_ONLY, "zh_mtl_ner: NER only"),
-    "full": Setting(MTL_CONFIG, {}, "zh_mtl_ner: NER+CWS+POS+consistency, DWA, normalised, weights 1"),
-    "full_aux02": Setting(MTL_CONFIG, AUX_02, "zh_mtl_ner: full, auxiliary weights 0.2"),
+    "full": Setting(MTL_CONFIG, {**FULL, **AUX_1}, "zh_mtl_ner: NER+CWS+POS+consistency, DWA, normalised, weights 1"),
+    "full_aux02": Setting(MTL_CONFIG, {**FULL, **AUX_02}, "zh_mtl_ner: full, auxiliary weights 0.2"),
     "ner_cws02": Setting(
         MTL_CONFIG,
-        {"components.ner.tasks": '["ner","cws"]', **{k: v for k, v in AUX_02.items() if "pos" not in k}},
+        {**FULL, "components.ner.tasks": '["ner","cws"]', **{k: v for k, v in AUX_02.items() if "pos" not in k}},
         "zh_mtl_ner: NER+CWS+consistency, auxiliary weights 0.2",
     ),
     "full_no_norm": Setting(
-        MTL_CONFIG, {"components.ner.normalize_losses": "false"}, "zh_mtl_ner: full, losses not normalised"
+        MTL_CONFIG, {**FULL, **AUX_1, "components.ner.normalize_losses": "false"},
+        "zh_mtl_ner: full, weights 1, losses not normalised",
     ),
     "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "cpu.cfg without LAC's character vectors"),
     "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "cpu.cfg without jieba lexicon features"),
@@ -98,11 +101,11 @@ Cell = Tuple[str, str, Sequence[int]]
 # The matrix, in the order it runs (most important cells first): (dataset, setting, seeds).
 MATRIX: List[Cell] = [
     ("weibo_merged", "ner", (0, 1, 2)),
-    ("weibo_merged", "full", (0, 1, 2)),
     ("peoples_daily", "ner", (0, 1, 2)),
-    ("peoples_daily", "full", (0, 1, 2)),
-    ("cluener", "full", (0,)),
-    ("weibo_merged", "full_aux02", (0,)),
+    ("weibo_merged", "full_aux02", (0, 1, 2)),
+    ("peoples_daily", "full_aux02", (0, 1, 2)),
+    ("cluener", "ner", (0,)),
+    ("weibo_merged", "full", (0,)),
     ("weibo_merged", "ner_cws02", (0,)),
     ("weibo_merged", "full_no_norm", (0,)),
     ("weibo_merged", "no_vectors", (0,)),

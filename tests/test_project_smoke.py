@@ -2,7 +2,7 @@
 
 The corpora below are written for this test in the formats of the real assets
 (Weibo NER `char+digit<TAB>tag`, UD 1.3 CoNLL-X, GSDSimp CoNLL-U); the run uses
-a tiny transformer and a few training steps, then installs the wheel into a
+the shipped cpu.cfg (LAC + jieba features) and a few training steps, then installs the wheel into a
 temporary directory and loads it with `spacy.load("zh_mtl_ner")` in a new process.
 """
 import json
@@ -166,5 +166,5 @@ def test_project_run_all(tmp_path):
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     info = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert "".join(info["tokens"]) == "王小明去北京了"
-    assert info["pkuseg"] and info["pipes"] == ["transformer", "tagger", "ner"]
+    assert info["pkuseg"] and info["pipes"] == ["tok2vec", "tagger", "ner"]
     assert all(info["tags"])
