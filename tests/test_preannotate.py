@@ -3,7 +3,6 @@ from pathlib import Path
 from typing import Dict, Iterable, List
 
 import pytest
-import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from typer.testing import CliRunner

@@ -7,7 +7,6 @@ the component gives it (`ner` first). `task_emissions` splits it by task and
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import torch
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, PyTorchWrapper_v2

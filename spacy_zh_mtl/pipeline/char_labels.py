@@ -5,12 +5,14 @@ on how the text was tokenised. `None` means the Doc has no annotation for the
 task: its loss is masked, never read as "O".
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy
 from spacy.attrs import ENT_IOB
 from spacy.tokens import Doc
+from spacy.training import Example
 from thinc.types import Ints1d
+from wasabi import msg
 
 from ..char_index import char_token_index, n_chars, token_bounds
 from ..losses.consistency import IGNORE
@@ -214,3 +216,36 @@ def batch_targets(
         targets.ner_cost = cost
     targets.consistency = {task: cons[task] for task in ("cws", "pos") if task in tasks}
     return targets
+
+def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str], Set[str]]:
+    """Print what annotation the training examples carry; return the entity
+    labels and POS tags found."""
+    counts = {"docs": 0, "ner": 0, "cws": 0, "pos": 0, "partial_ner": 0, "entities": 0}
+    labels: Set[str] = set()
+    tags: Set[str] = set()
+    for example in examples:
+        ref = example.reference
+        counts["docs"] += 1
+        spans = entity_spans(ref)
+        if spans is None:
+            counts["partial_ner"] += any(t.ent_iob != 0 for t in ref)
+        else:
+            counts["ner"] += 1
+            counts["entities"] += len(spans)
+            labels.update(label for _, _, label in spans)
+        counts["cws"] += cws_tags(ref) is not None
+        doc_tags = token_tags(ref)
+        if doc_tags is not None:
+            counts["pos"] += 1
+            tags.update(doc_tags)
+    msg.info(
+        f"[{name}] {counts['docs']} training docs: {counts['ner']} with entities "
+        f"({counts['entities']} entities, labels {sorted(labels)}), "
+        f"{counts['cws']} word-segmented, {counts['pos']} POS-tagged ({len(tags)} tags)"
+    )
+    if counts["partial_ner"]:
+        msg.warn(
+            f"[{name}] {counts['partial_ner']} docs have partial entity annotation "
+            f"(some tokens without ENT_IOB); their NER and consistency losses are masked"
+        )
+    return labels, tags

@@ -4,6 +4,7 @@ from bisect import bisect_right
 from typing import Dict, List, Sequence
 
 import numpy
+from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import to_numpy
 from thinc.types import Ints1d, Ragged
@@ -87,3 +88,16 @@ def _label_at(spans: Sequence[CharSpan], char: int) -> str:
     if i >= 0 and spans[i][0] <= char < spans[i][1]:
         return spans[i][2]
     return ""
+
+def check_pipeline_order(nlp: Language, name: str) -> None:
+    """Raise if a component after `name` listens to a transformer: splitting
+    tokens would leave its `doc._.trf_data` out of step with the Doc.
+    """
+    after = nlp.pipe_names[nlp.pipe_names.index(name) + 1 :]
+    for trf_name, pipe in nlp.pipeline:
+        late = [c for c in getattr(pipe, "listening_components", []) if c in after]
+        if late:
+            raise ValueError(
+                f"[{name}] must come after every component that listens to "
+                f"'{trf_name}', but {late} come later in the pipeline {nlp.pipe_names}"
+            )

@@ -11,8 +11,27 @@ PROPER_NOUN_TAGS = ("NR", "NNP", "PROPN")
 
 @dataclass
 class MultitaskSettings:
-    """What the component trains and how its losses are combined; see the
-    factory `make_zh_mtl_ner` for each setting."""
+    """What `zh_mtl_ner` trains and how its losses are combined.
+
+    tasks: "ner" plus any of the auxiliary tasks "cws", "pos".
+    consistency: add the label-consistency loss (eq. 11); needs an auxiliary task.
+    ner_scheme: "BIO" or "BIOES" character tags.
+    weighting: "fixed" (task_weights) or "dwa" (dynamic weight averaging,
+        eq. 12; task_weights then scale the dynamic weights).
+    task_weights: weights for "ner", "cws", "pos", "consistency" (missing: 1.0).
+    dwa_temperature: DWA temperature T > 0; large T gives equal weights.
+    normalize_losses: scale each auxiliary term to the NER term's running loss
+        per character, so task_weights are shares of NER's pull.
+    entity_pos: entity label -> POS tag for the consistency loss and for tokens
+        split at entity boundaries. Empty: every label maps to
+        `default_entity_pos`. Labels not in a non-empty map get no POS term.
+    default_entity_pos: the tag every label maps to when `entity_pos` is
+        empty; None picks the tagset's proper-noun tag (NR, NNP or PROPN).
+    entity_cost: softmax-margin cost for mislabelling a gold-entity character
+        (raises recall); 0 is off.
+    outside_cost: the same for characters outside entities (raises
+        precision); 0 is off.
+    """
 
     tasks: Sequence[str] = TASKS
     consistency: bool = True

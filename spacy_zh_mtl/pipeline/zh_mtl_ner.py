@@ -6,7 +6,6 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 import numpy
 import srsly
 import torch
-from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
@@ -22,17 +21,8 @@ from ..models.multitask_tagger import build_head, task_crf, task_emissions
 from ..models.optimizers import finish_update_two_rates
 from ..models.viterbi import viterbi_decode
 from ..models.wordpiece_features import transformer_node_ids
-from .char_labels import (
-    CWS_TAGS,
-    SPACE_TAG,
-    CharTargets,
-    EntityTagScheme,
-    batch_targets,
-    cws_tags,
-    entity_spans,
-    token_tags,
-)
-from .entity_tokens import realign_transformer_data, set_char_entities
+from .char_labels import CWS_TAGS, SPACE_TAG, CharTargets, EntityTagScheme, batch_targets, report_annotation
+from .entity_tokens import check_pipeline_order, realign_transformer_data, set_char_entities
 from .settings import TASKS, MultitaskSettings
 
 DEFAULT_MODEL_CONFIG = """
@@ -58,7 +48,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "consistency": True,
         "ner_scheme": "BIO",
         "weighting": "dwa",
-        "task_weights": {"ner": 1.0, "cws": 1.0, "pos": 1.0, "consistency": 1.0},
+        "task_weights": {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2},
         "dwa_temperature": 2.0,
         "normalize_losses": True,
         "entity_pos": {},
@@ -94,30 +84,9 @@ def make_zh_mtl_ner(
     """Create a `zh_mtl_ner` component: named entities predicted per character
     by a BiGRU-CRF over character features (transformer wordpieces and/or
     pretrained character knowledge), trained jointly with word segmentation
-    and POS heads (paper: multitask NER with label consistency).
-
-    tasks (List[str]): "ner" plus any of the auxiliary tasks "cws", "pos".
-    consistency (bool): add the label-consistency loss (eq. 11); needs an
-        auxiliary task.
-    ner_scheme (str): "BIO" or "BIOES" character tags.
-    weighting (str): "fixed" (task_weights) or "dwa" (dynamic weight averaging,
-        eq. 12; task_weights then scale the dynamic weights).
-    task_weights (Dict[str, float]): weights for "ner", "cws", "pos",
-        "consistency" (missing keys: 1.0).
-    dwa_temperature (float): DWA temperature T > 0; large T gives equal weights.
-    normalize_losses (bool): scale each auxiliary term to the NER term's
-        running loss per character, so task_weights are shares of NER's pull.
-    entity_pos (Dict[str, str]): entity label -> POS tag for the consistency
-        loss and for tokens split at entity boundaries. Empty: every label maps
-        to `default_entity_pos`. Labels not in a non-empty map get no POS term.
-    default_entity_pos (Optional[str]): the tag every label maps to when
-        `entity_pos` is empty; None picks the tagset's proper-noun tag
-        (NR, NNP or PROPN).
-    entity_cost (float): softmax-margin cost for mislabelling a gold-entity
-        character (raises recall); 0 is off.
-    outside_cost (float): the same for characters outside entities (raises
-        precision); 0 is off.
-    scorer (Optional[Callable]): scores entities on exact character offsets.
+    and POS heads (paper: multitask NER with label consistency). The settings
+    are documented and validated in `MultitaskSettings`; `scorer` scores
+    entities on exact character offsets.
     """
     try:
         settings = MultitaskSettings(
@@ -230,12 +199,12 @@ class ZhMtlNer(TrainablePipe):
         """
         validate_get_examples(get_examples, "ZhMtlNer.initialize")
         if nlp is not None:
-            _check_pipeline_order(nlp, self.name)
+            check_pipeline_order(nlp, self.name)
         if isinstance(labels, dict):
             entity_labels, tagset = labels.get("labels"), labels.get("pos_tags")
         else:
             entity_labels, tagset = labels, None
-        found_labels, found_tags = _report_annotation(self.name, get_examples())
+        found_labels, found_tags = report_annotation(self.name, get_examples())
         self.cfg["labels"] = sorted(entity_labels if entity_labels is not None else found_labels)
         self.cfg["pos_tags"] = sorted(set(tagset if tagset is not None else found_tags) | {SPACE_TAG})
         if not self.cfg["labels"]:
@@ -368,40 +337,18 @@ class ZhMtlNer(TrainablePipe):
             realign_transformer_data(doc, pieces)
 
     # Serialization ------------------------------------------------------
-
-    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
-        serialize = {
-            "cfg": lambda: srsly.json_dumps(self.cfg),
-            "vocab": lambda: self.vocab.to_bytes(exclude=exclude),
-            "model": lambda: self.model.to_bytes(),
-        }
-        return util.to_bytes(serialize, exclude)
+    # TrainablePipe writes and reads "cfg", "vocab" and "model"; loading first
+    # restores the labels from "cfg" and builds the head, so the weights fit.
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ZhMtlNer":
-        deserialize = {
-            "cfg": lambda b: self._load_cfg(srsly.json_loads(b)),
-            "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
-            "model": lambda b: self.model.from_bytes(b),
-        }
-        util.from_bytes(bytes_data, deserialize, exclude)
-        return self
-
-    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
-        serialize = {
-            "cfg": lambda p: srsly.write_json(p, self.cfg),
-            "vocab": lambda p: self.vocab.to_disk(p, exclude=exclude),
-            "model": lambda p: self.model.to_disk(p),
-        }
-        util.to_disk(path, serialize, exclude)
+        if "cfg" not in exclude:
+            self._load_cfg(srsly.json_loads(srsly.msgpack_loads(bytes_data)["cfg"]))
+        return super().from_bytes(bytes_data, exclude=exclude)
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "ZhMtlNer":
-        deserialize = {
-            "cfg": lambda p: self._load_cfg(srsly.read_json(p)),
-            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
-            "model": lambda p: self.model.from_bytes(Path(p).read_bytes()),
-        }
-        util.from_disk(path, deserialize, exclude)
-        return self
+        if "cfg" not in exclude:
+            self._load_cfg(srsly.read_json(Path(path) / "cfg"))
+        return super().from_disk(path, exclude=exclude)
 
     def _load_cfg(self, cfg: Dict[str, Any]) -> None:
         """Restore labels and build the head so the model weights can load."""
@@ -409,50 +356,3 @@ class ZhMtlNer(TrainablePipe):
         self._check_labels()
         if self.cfg["n_in"] is not None:
             build_head(self.model, self.cfg["n_in"], self.task_sizes)
-
-
-def _report_annotation(name: str, examples: Iterable[Example]) -> Tuple[set, set]:
-    """Print what annotation the training examples carry; return the entity
-    labels and POS tags found."""
-    counts = {"docs": 0, "ner": 0, "cws": 0, "pos": 0, "partial_ner": 0, "entities": 0}
-    labels, tags = set(), set()
-    for example in examples:
-        ref = example.reference
-        counts["docs"] += 1
-        spans = entity_spans(ref)
-        if spans is None:
-            counts["partial_ner"] += any(t.ent_iob != 0 for t in ref)
-        else:
-            counts["ner"] += 1
-            counts["entities"] += len(spans)
-            labels.update(label for _, _, label in spans)
-        counts["cws"] += cws_tags(ref) is not None
-        doc_tags = token_tags(ref)
-        if doc_tags is not None:
-            counts["pos"] += 1
-            tags.update(doc_tags)
-    msg.info(
-        f"[{name}] {counts['docs']} training docs: {counts['ner']} with entities "
-        f"({counts['entities']} entities, labels {sorted(labels)}), "
-        f"{counts['cws']} word-segmented, {counts['pos']} POS-tagged ({len(tags)} tags)"
-    )
-    if counts["partial_ner"]:
-        msg.warn(
-            f"[{name}] {counts['partial_ner']} docs have partial entity annotation "
-            f"(some tokens without ENT_IOB); their NER and consistency losses are masked"
-        )
-    return labels, tags
-
-
-def _check_pipeline_order(nlp: Language, name: str) -> None:
-    """Raise if a component after `name` listens to a transformer: splitting
-    tokens would leave its `doc._.trf_data` out of step with the Doc.
-    """
-    after = nlp.pipe_names[nlp.pipe_names.index(name) + 1 :]
-    for trf_name, pipe in nlp.pipeline:
-        late = [c for c in getattr(pipe, "listening_components", []) if c in after]
-        if late:
-            raise ValueError(
-                f"[{name}] must come after every component that listens to "
-                f"'{trf_name}', but {late} come later in the pipeline {nlp.pipe_names}"
-            )
