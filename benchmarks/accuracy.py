@@ -133,7 +133,7 @@ def train_overrides(args: argparse.Namespace, dataset: str, setting: str, seed: 
     """`spacy train` overrides of one run: data, budget, seed, then the setting's own."""
     data = args.out / "data" / dataset
     overrides = {
-        "paths.train": str(data / "train.pre.spacy"),
+        "paths.train": str(training_data(args.out / "data", dataset, SETTINGS[setting].train_with)),
         "paths.dev": str(data / "dev.pre.spacy"),
         "paths.transformer": str(args.out / "transformer"),
         "paths.pkuseg_model": str(args.out / "pkuseg"),
@@ -150,6 +150,21 @@ def train_overrides(args: argparse.Namespace, dataset: str, setting: str, seed: 
     overrides.update({key: str(value) for key, value in optional.items() if value is not None})
     overrides.update(SETTINGS[setting].overrides)
     return overrides
+
+
+def training_data(data: Path, dataset: str, train_with: Tuple[str, ...]) -> Path:
+    """The NER training file, or a folder of it and the train splits of the
+    `train_with` corpora (spaCy's Corpus reads every .spacy file in a folder)."""
+    ner = data / dataset / "train.pre.spacy"
+    if not train_with:
+        return ner
+    mixed = data / "+".join((dataset,) + train_with)
+    mixed.mkdir(exist_ok=True)
+    for name, path in [(dataset, ner)] + [(other, data / other / "train.spacy") for other in train_with]:
+        link = mixed / f"{name}.spacy"
+        if not link.exists():
+            link.symlink_to(path)
+    return mixed
 
 
 def train_command(args: argparse.Namespace, run: Run, overrides: Dict[str, str]) -> List[str]:

@@ -27,6 +27,9 @@ class Setting:
     config: str
     overrides: Dict[str, str] = field(default_factory=dict)
     title: str = ""
+    # prepared corpora whose train split joins the NER training data (the
+    # paper's auxiliary corpora: gold segmentation and POS, no entities)
+    train_with: Tuple[str, ...] = ()
 
     @property
     def config_path(self) -> Path:
@@ -87,6 +90,10 @@ SETTINGS: Dict[str, Setting] = {
         MTL_CONFIG, {**FULL, **AUX_1, "components.ner.normalize_losses": "false"},
         "zh_mtl_ner: full, weights 1, losses not normalised",
     ),
+    "full_aux02_gsd": Setting(
+        MTL_CONFIG, {**FULL, **AUX_02}, "zh_mtl_ner: full, weights 0.2, UD GSD train (gold words + POS) mixed in",
+        train_with=("gsd",),
+    ),
     "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "cpu.cfg without LAC's character vectors"),
     "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "cpu.cfg without jieba lexicon features"),
     "no_lac": Setting(MTL_CONFIG, _without("lac"), "cpu.cfg without LAC's BiGRU states"),
@@ -108,6 +115,7 @@ MATRIX: List[Cell] = [
     ("weibo_merged", "full", (0,)),
     ("weibo_merged", "ner_cws02", (0,)),
     ("weibo_merged", "full_no_norm", (0,)),
+    ("weibo_merged", "full_aux02_gsd", (0,)),
     ("weibo_merged", "no_vectors", (0,)),
     ("weibo_merged", "no_lexicon", (0,)),
     ("weibo_merged", "no_lac", (0,)),

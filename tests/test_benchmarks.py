@@ -75,3 +75,22 @@ def test_stage_times_from_profile() -> None:
     _, stats = profile(lambda: [stat([1.0, 2.0]) for _ in range(3)])
     times = stage_times(stats, {"stat": "benchmarks.report:stat"})
     assert times["stat"]["calls"] == 3 and times["stat"]["seconds"] >= 0.0
+
+
+def test_training_data_mixes_train_splits_into_one_folder(tmp_path: Path) -> None:
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.training import Corpus
+
+    from benchmarks.accuracy import training_data
+
+    nlp = spacy.blank("zh")
+    for name, text in (("weibo", "王小明去北京"), ("gsd", "今天天气很好")):
+        (tmp_path / name).mkdir()
+        out = tmp_path / name / ("train.pre.spacy" if name == "weibo" else "train.spacy")
+        DocBin(docs=[nlp.make_doc(text)]).to_disk(out)
+    assert training_data(tmp_path, "weibo", ()) == tmp_path / "weibo" / "train.pre.spacy"
+    mixed = training_data(tmp_path, "weibo", ("gsd",))
+    assert mixed == training_data(tmp_path, "weibo", ("gsd",))  # a second call reuses the folder
+    texts = sorted(eg.reference.text for eg in Corpus(mixed)(nlp))
+    assert texts == ["今天天气很好", "王小明去北京"]
