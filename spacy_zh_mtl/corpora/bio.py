@@ -1,21 +1,40 @@
-"""Character-per-line BIO corpora: People's Daily NER and Weibo NER.
+"""Character-per-line NER corpora: BIO, IOB1, BIOES/BILOU and BMES tags.
 
-People's Daily (zjy-ucas/ChineseNER): `char<space>tag`, e.g. `厦 B-LOC`.
-Weibo NER (hltcoe/golden-horse, 2nd release): `char+digits<TAB>tag`, e.g.
-`嘉0	B-LOC.NAM`. The digits are the character's position in an automatic word
-segmentation (0, 1, 2 … 10, 11 …) and are not text: the item is the first
-character plus the trailing digits (`310` is the character `3` at position 10).
+One character (or item) per line, sentences separated by blank lines, the
+tag in the last column by default:
+
+- People's Daily (zjy-ucas/ChineseNER), fmt "peoples_daily": `char<space>tag`,
+  e.g. `厦 B-LOC`, exactly 2 columns, BIO.
+- Weibo NER (hltcoe/golden-horse, 2nd release), fmt "weibo":
+  `char+digits<TAB>tag`, e.g. `嘉0	B-LOC.NAM`, BIO. The digits are the
+  character's position in an automatic word segmentation (0, 1, 2 … 10, 11 …)
+  and are not text: the item is the first character plus the trailing digits
+  (`310` is the character `3` at position 10).
+- any other corpus, fmt "chars": columns separated by any whitespace, extra
+  columns allowed, the character in the first column and the tag in
+  `tag_column` (default -1, the last); the scheme is detected from the tags.
+
+Schemes (`SCHEMES`; `scheme=None` takes the format's default, "auto"
+detects): BIO (B- begins, I- continues), IOB1 (I- begins too, B- only splits
+two adjacent entities of one type), BIOES (B/I/E/S), BILOU (B/I/L/U) and BMES
+(B/M/E/S). Detection: M- means BMES, L-/U- BILOU, E-/S- BIOES; only B-/I-
+tags are IOB1 when every B- follows an I-/B- of its type, BIO otherwise.
 
 Each sentence becomes one Doc with one token per character (no spaces), its
 entities set and every other token O, so the component reads it as
 NER-annotated and unsegmented.
 
 Rules (counted in the ConversionReport):
-- `I-X` after `O` or after another type: read as `B-X` (repair).
+- an I-/M- that continues nothing (after O or another type): read as B-
+  (repair); in IOB1 that is how entities begin and not a repair.
+- an E-/L- that ends nothing: read as S-/U-; after another type the open
+  entity ends before it (repair).
+- BIOES/BILOU/BMES: an entity not closed by E-/L- ends where the next tag
+  begins (repair).
 - an item of several characters (Weibo has broken emoji written as two
   U+FFFD): split into one token per character; inside an entity the
-  continuation characters get `I-` (repair).
-- a tag with another prefix than B-/I- (or no label), a wrong column count,
+  continuation characters belong to it (repair).
+- a tag the scheme does not have (or no label), a wrong column count,
   a Weibo item without position digits: "file:line: reason" (on_error="stop",
   the default) or the sentence is skipped and counted (on_error="skip").
 - a label mapped to None by the label map: the entity becomes O (counted).
@@ -25,152 +44,234 @@ import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from spacy.tokens import Doc, Span
-from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import read_blocks
 from .report import ConversionReport, OnError, where
+from .spans import CharSpan, LabelMap, char_doc, spans_to_doc  # noqa: F401 (char_doc re-exported)
 
-FORMATS = {"peoples_daily": " ", "weibo": "\t"}
+# fmt -> (column separator, None: any whitespace; number of columns, 0: 2 or more)
+FORMATS: Dict[str, Tuple[Optional[str], int]] = {
+    "peoples_daily": (" ", 2), "weibo": ("\t", 2), "chars": (None, 0),
+}
+DEFAULT_SCHEME = {"peoples_daily": "BIO", "weibo": "BIO", "chars": "auto"}
+# scheme -> its prefixes and what each does
+SCHEMES: Dict[str, Dict[str, str]] = {
+    "BIO": {"B": "begin", "I": "inside"},
+    "IOB1": {"B": "begin", "I": "inside"},
+    "BIOES": {"B": "begin", "I": "inside", "E": "end", "S": "single"},
+    "BILOU": {"B": "begin", "I": "inside", "L": "end", "U": "single"},
+    "BMES": {"B": "begin", "M": "inside", "E": "end", "S": "single"},
+}
+SCHEME_VALUES = ("auto",) + tuple(SCHEMES)
+_ANY_PREFIX = {p for roles in SCHEMES.values() for p in roles}
 _WEIBO_ITEM = re.compile(r"^(.+?)([0-9]+)$")
-LabelMap = Optional[Dict[str, Optional[str]]]
+Tag = Tuple[str, str]
 
 
-def parse_tag(tag: str) -> Tuple[str, str]:
-    """Split a BIO tag into (prefix, label); "O" gives ("O", "").
+def parse_tag(tag: str, scheme: str = "BIO") -> Tag:
+    """Split a tag into (prefix, label); "O" gives ("O", "").
 
-    RAISES (ValueError): The prefix is not B-/I- or the label is empty.
+    scheme: One of SCHEMES, or "auto" (any prefix of any scheme).
+    RAISES (ValueError): The scheme has no such prefix or the label is empty.
     """
     if tag == "O":
         return "O", ""
+    prefixes = _ANY_PREFIX if scheme == "auto" else set(SCHEMES[scheme])
     prefix, sep, label = tag.partition("-")
-    if not sep or prefix not in ("B", "I") or not label:
-        raise ValueError(f"unknown tag {tag!r} (expected O, B-LABEL or I-LABEL)")
+    if not sep or prefix not in prefixes or not label:
+        if scheme == "BIO":
+            expected = "O, B-LABEL or I-LABEL"
+        else:
+            shown = "/".join(sorted(prefixes)) if scheme == "auto" else "/".join(SCHEMES[scheme])
+            expected = f"O or {shown}-LABEL" + ("" if scheme == "auto" else f" for {scheme}")
+        raise ValueError(f"unknown tag {tag!r} (expected {expected})")
     return prefix, label
 
 
-def repair_bio(
-    tags: List[str], report: ConversionReport, path: Union[str, Path], lines: List[int]
-) -> List[str]:
-    """Turn I-X that does not continue an X entity into B-X, counting each."""
-    fixed: List[str] = []
-    prev_label = ""
-    for tag, line in zip(tags, lines):
-        prefix, label = parse_tag(tag)
-        if prefix == "I" and prev_label != label:
-            after = "O" if not prev_label else "another type"
-            report.repair(f"I- after {after} read as B-", where(path, line))
-            tag = f"B-{label}"
-        fixed.append(tag)
-        prev_label = label
-    return fixed
+def detect_scheme(sentences: List[List[Tag]]) -> str:
+    """Detect the tag scheme from parsed (prefix, label) tags (module docstring)."""
+    prefixes = {p for tags in sentences for p, _ in tags}
+    if "M" in prefixes:
+        return "BMES"
+    if prefixes & {"L", "U"}:
+        return "BILOU"
+    if prefixes & {"E", "S"}:
+        return "BIOES"
+    if "I" not in prefixes:
+        return "BIO"
+    for tags in sentences:
+        prev = ("O", "")
+        for tag in tags:
+            if tag[0] == "B" and not (prev[0] in ("B", "I") and prev[1] == tag[1]):
+                return "BIO"
+            prev = tag
+    return "IOB1"
 
 
-def read_char_bio(
+def decode_tags(
+    tags: List[Tag], scheme: str, report: ConversionReport, path: Union[str, Path], lines: List[int]
+) -> List[Tuple[int, int, str]]:
+    """Decode tags of one sentence to (first item, last item exclusive, label),
+    repairing and counting broken sequences (module docstring).
+    """
+    roles = SCHEMES[scheme]
+    closes = "end" in roles.values()
+    end_prefix = next((p for p, r in roles.items() if r == "end"), "")
+    spans: List[Tuple[int, int, str]] = []
+    open_start, open_label = -1, ""
+
+    def repair(reason: str, i: int) -> None:
+        report.repair(reason, where(path, lines[i]))
+        report.count("entities repaired")
+
+    def close(i: int, counted: bool = True) -> None:
+        nonlocal open_start, open_label
+        if open_label:
+            spans.append((open_start, i, open_label))
+            if closes and counted:
+                repair(f"entity not closed by {end_prefix}- ended before the next tag", open_start)
+        open_start, open_label = -1, ""
+
+    for i, (prefix, label) in enumerate(tags):
+        role = roles.get(prefix, "outside")
+        if role == "outside":
+            close(i)
+        elif role == "begin":
+            close(i)
+            open_start, open_label = i, label
+        elif role == "inside":
+            if open_label == label:
+                continue
+            if scheme != "IOB1":
+                after = "O" if not open_label else "another type"
+                repair(f"{prefix}- after {after} read as B-", i)
+            close(i)
+            open_start, open_label = i, label
+        elif role == "end":
+            if open_label == label:
+                spans.append((open_start, i + 1, label))
+                open_start, open_label = -1, ""
+                continue
+            single = next(p for p, r in roles.items() if r == "single")
+            after = "O" if not open_label else "another type"
+            repair(f"{prefix}- after {after} read as {single}-", i)
+            close(i, counted=False)
+            spans.append((i, i + 1, label))
+        else:  # single
+            close(i)
+            spans.append((i, i + 1, label))
+    close(len(tags))
+    return spans
+
+
+def read_char_tags(
     path: Union[str, Path],
     fmt: str,
     report: ConversionReport,
     *,
+    scheme: Optional[str] = None,
+    tag_column: int = -1,
     on_error: OnError = "stop",
-) -> Iterator[Tuple[int, List[str], List[str]]]:
-    """Read a char-per-line BIO file.
+) -> Iterator[Tuple[int, str, List[CharSpan]]]:
+    """Read a character-per-line NER file.
 
     path: The corpus file (UTF-8; BOM and CRLF are handled).
-    fmt: "peoples_daily" (`char tag`) or "weibo" (`char+digits<TAB>tag`).
+    fmt: "peoples_daily", "weibo" or "chars" (see the module docstring).
+    scheme: A tag scheme of SCHEMES, "auto" (detected from the whole file) or
+        None (the format's default: BIO for peoples_daily/weibo, else auto).
+    tag_column: Column of the tag (0-based, negative from the end).
     report: Counts repairs and skips.
     on_error: "stop" raises CorpusFormatError, "skip" skips the sentence.
-    YIELDS (Tuple[int, List[str], List[str]]): First line, characters, BIO tags.
+    YIELDS (Tuple[int, str, List[CharSpan]]): First line, text, entity spans.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"Unknown char BIO format {fmt!r}; choose from {sorted(FORMATS)}")
-    sep = FORMATS[fmt]
+        raise ValueError(f"Unknown character-per-line format {fmt!r}; choose from {sorted(FORMATS)}")
+    scheme = scheme or DEFAULT_SCHEME[fmt]
+    if scheme not in SCHEME_VALUES:
+        raise ValueError(f"Unknown tag scheme {scheme!r}; choose from {SCHEME_VALUES}")
+    sep, n_columns = FORMATS[fmt]
+    sentences = []
     for start, block in read_blocks(path, report):
-        chars: List[str] = []
-        tags: List[str] = []
-        lines: List[int] = []
-        bad = False
-        for i, line in block:
-            parts = line.split(sep)
-            if len(parts) != 2:
+        sentence = _read_block(path, fmt, block, report, scheme, sep, n_columns, tag_column, on_error)
+        if sentence is not None:
+            sentences.append((start, *sentence))
+    if scheme == "auto":
+        scheme = detect_scheme([tags for _, _, tags, _ in sentences])
+        report.notes["tag scheme"] = f"{scheme} (detected)"
+        bad = _check_scheme(path, sentences, scheme, report, on_error)
+        sentences = [s for s in sentences if s[0] not in bad]
+    for start, items, tags, lines in sentences:
+        offsets = [0]
+        for item in items:
+            offsets.append(offsets[-1] + len(item))
+        spans = [
+            (offsets[a], offsets[b], label)
+            for a, b, label in decode_tags(tags, scheme, report, path, lines)
+        ]
+        report.count("entities read", len(spans))
+        yield start, "".join(items), spans
+
+
+def _read_block(path, fmt, block, report, scheme, sep, n_columns, tag_column, on_error):
+    """Parse the lines of one sentence: (items, tags, line numbers) or None (skipped)."""
+    items: List[str] = []
+    tags: List[Tag] = []
+    lines: List[int] = []
+    for i, line in block:
+        parts = line.split(sep)
+        if n_columns and len(parts) != n_columns:
+            report.error(
+                on_error, path, i,
+                f"expected {n_columns} columns separated by {sep!r}, found {len(parts)}: {line!r}",
+            )
+            return None
+        if len(parts) < 2:
+            report.error(on_error, path, i, f"expected a character and a tag column, found {len(parts)}: {line!r}")
+            return None
+        item = parts[0]
+        try:
+            tag = parts[tag_column]
+        except IndexError:
+            report.error(on_error, path, i, f"no tag column {tag_column} in {line!r}")
+            return None
+        if fmt == "weibo":
+            match = _WEIBO_ITEM.match(item)
+            if match is None:
+                report.error(on_error, path, i, f"no trailing segmentation digit in {item!r}")
+                return None
+            item = match.group(1)
+        try:
+            parsed = parse_tag(tag, scheme)
+        except ValueError as err:
+            report.error(on_error, path, i, str(err))
+            return None
+        if item == "":
+            report.error(on_error, path, i, "empty character column")
+            return None
+        if len(item) > 1:
+            report.repair("item of several characters split into characters", where(path, i))
+        items.append(item)
+        tags.append(parsed)
+        lines.append(i)
+    return items, tags, lines
+
+
+def _check_scheme(path, sentences, scheme, report, on_error) -> set:
+    """Stop on (or skip) sentences with prefixes the detected scheme lacks."""
+    bad = set()
+    for start, _, tags, lines in sentences:
+        for (prefix, label), line in zip(tags, lines):
+            if prefix != "O" and prefix not in SCHEMES[scheme]:
                 report.error(
-                    on_error, path, i,
-                    f"expected 2 columns separated by {sep!r}, found {len(parts)}: {line!r}",
+                    on_error, path, line,
+                    f"tag {prefix}-{label} does not belong to the scheme {scheme} detected from the file "
+                    f"(use --scheme to choose one)",
                 )
-                bad = True
+                bad.add(start)
                 break
-            item, tag = parts
-            if fmt == "weibo":
-                match = _WEIBO_ITEM.match(item)
-                if match is None:
-                    report.error(on_error, path, i, f"no trailing segmentation digit in {item!r}")
-                    bad = True
-                    break
-                item = match.group(1)
-            try:
-                prefix, label = parse_tag(tag)
-            except ValueError as err:
-                report.error(on_error, path, i, str(err))
-                bad = True
-                break
-            if item == "":
-                report.error(on_error, path, i, "empty character column")
-                bad = True
-                break
-            if len(item) > 1:
-                report.repair("item of several characters split into characters", where(path, i))
-            for j, char in enumerate(item):
-                chars.append(char)
-                lines.append(i)
-                if j == 0 or prefix == "O":
-                    tags.append(tag)
-                else:
-                    tags.append(f"I-{label}")
-        if bad:
-            continue
-        yield start, chars, repair_bio(tags, report, path, lines)
-
-
-def apply_label_map(
-    spans: List[Span], label_map: LabelMap, report: ConversionReport, location: str
-) -> List[Span]:
-    """Relabel entity spans; labels mapped to None are removed and counted.
-
-    RAISES (ValueError): A label is missing from the map.
-    """
-    if label_map is None:
-        return spans
-    out = []
-    for span in spans:
-        if span.label_ not in label_map:
-            raise ValueError(f"label {span.label_!r} is not in the label map {sorted(label_map)}")
-        new = label_map[span.label_]
-        if new is None:
-            report.skip(f"entity removed by the label map: {span.label_}", location)
-            continue
-        out.append(Span(span.doc, span.start, span.end, label=new))
-    return out
-
-
-def char_doc(
-    vocab: Vocab,
-    chars: List[str],
-    biluo: Optional[List[str]] = None,
-    spans: Optional[List[Tuple[int, int, str]]] = None,
-) -> Doc:
-    """Make a one-token-per-character Doc with NER annotation on every token.
-
-    biluo: BILUO tags, one per character; or
-    spans: (start, end, label) character offsets (end exclusive).
-    """
-    doc = Doc(vocab, words=chars, spaces=[False] * len(chars))
-    ents: List[Span] = []
-    if biluo is not None:
-        ents = biluo_tags_to_spans(doc, biluo)
-    elif spans is not None:
-        ents = [Span(doc, s, e, label=label) for s, e, label in spans]
-    doc.set_ents(ents, default="outside")
-    return doc
+    return bad
 
 
 def char_bio_to_docs(
@@ -179,27 +280,20 @@ def char_bio_to_docs(
     vocab: Vocab,
     report: ConversionReport,
     *,
+    scheme: Optional[str] = None,
+    tag_column: int = -1,
     label_map: LabelMap = None,
     on_error: OnError = "stop",
 ) -> Iterator[Doc]:
-    """Convert a People's Daily / Weibo NER file to Docs (one per sentence).
+    """Convert a character-per-line NER file to Docs (one per sentence).
 
-    See `read_char_bio` for the arguments; label_map relabels (or removes,
+    See `read_char_tags` for the arguments; label_map relabels (or removes,
     value None) entities, e.g. `labels.WEIBO_MERGE`.
     YIELDS (Doc): One Doc per sentence, one token per character, NER set.
     """
-    for start, chars, tags in read_char_bio(path, fmt, report, on_error=on_error):
-        doc = char_doc(vocab, chars, biluo=iob_to_biluo(tags))
-        location = where(path, start)
-        try:
-            ents = apply_label_map(list(doc.ents), label_map, report, location)
-        except ValueError as err:
-            report.error(on_error, path, start, str(err))
-            continue
-        if label_map is not None:
-            doc.set_ents(ents, default="outside")
-        report.count("sentences")
-        report.count("characters", len(doc))
-        report.count("entities", len(doc.ents))
-        report.labels.update(ent.label_ for ent in doc.ents)
-        yield doc
+    for start, text, spans in read_char_tags(
+        path, fmt, report, scheme=scheme, tag_column=tag_column, on_error=on_error
+    ):
+        doc = spans_to_doc(vocab, text, spans, report, path, start, label_map=label_map, on_error=on_error)
+        if doc is not None:
+            yield doc

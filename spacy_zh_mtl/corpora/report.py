@@ -45,6 +45,11 @@ class ConversionReport:
     skipped (Counter): Number of skipped items per reason.
     examples (Dict[str, List[str]]): The first places ("file:line") per reason.
     labels (Counter): Entity (or tag) label counts of the output.
+    notes (Dict[str, str]): What the reader decided, e.g. {"scheme": "BMES"}.
+
+    NER readers also count "entities read" (in the source), "entities"
+    (kept in the output), "entities repaired" and "entities dropped"; the
+    reasons are in repaired/skipped.
     """
 
     name: str = "conversion"
@@ -53,6 +58,7 @@ class ConversionReport:
     skipped: Counter = field(default_factory=Counter)
     examples: Dict[str, List[str]] = field(default_factory=dict)
     labels: Counter = field(default_factory=Counter)
+    notes: Dict[str, str] = field(default_factory=dict)
 
     def count(self, key: str, n: int = 1) -> None:
         """Add n to a total."""
@@ -99,6 +105,7 @@ class ConversionReport:
         self.repaired.update(other.repaired)
         self.skipped.update(other.skipped)
         self.labels.update(other.labels)
+        self.notes.update(other.notes)
         for reason, places in other.examples.items():
             for place in places:
                 self._example(reason, place)
@@ -120,6 +127,7 @@ class ConversionReport:
             "repaired": dict(self.repaired),
             "skipped": dict(self.skipped),
             "examples": self.examples,
+            "notes": self.notes,
         }
 
     def print(self, printer: Optional[Printer] = None) -> None:
@@ -128,6 +136,15 @@ class ConversionReport:
         p.divider(self.name)
         totals = ", ".join(f"{k}: {v:,}" for k, v in self.counts.items())
         p.info(totals if totals else "nothing read")
+        for key, value in self.notes.items():
+            p.text(f"{key}: {value}")
+        if "entities read" in self.counts:
+            c = self.counts
+            p.text(
+                f"entities read {c['entities read']:,}, kept {c['entities']:,}, "
+                f"repaired {c['entities repaired']:,}, dropped {c['entities dropped']:,} "
+                "(reasons below)"
+            )
         if self.labels:
             p.text("labels: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.labels.items())))
         for title, counter, show in (
