@@ -1,10 +1,13 @@
 """Reading, writing and splitting collections of Docs."""
 import random
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple, Union
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
+
+from .report import ConversionReport, OnError
+from .spans import LabelMap, map_labels
 
 
 def write_docs(docs: Iterable[Doc], path: Union[str, Path]) -> int:
@@ -45,3 +48,36 @@ def split_docs(
     train = [d for i, d in enumerate(docs) if i not in dev_ids]
     dev = [d for i, d in enumerate(docs) if i in dev_ids]
     return train, dev
+
+
+def docbin_to_docs(
+    path: Union[str, Path],
+    vocab: Vocab,
+    report: ConversionReport,
+    *,
+    label_map: LabelMap = None,
+    on_error: OnError = "stop",
+) -> Iterator[Doc]:
+    """Read a .spacy file as it is (its tokens kept), relabelling entities.
+
+    Docs are numbered from 1 in messages ("file:doc number").
+    """
+    for i, doc in enumerate(DocBin().from_disk(path).get_docs(vocab), start=1):
+        spans = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+        report.count("entities read", len(spans))
+        if label_map is not None:
+            try:
+                mapped = map_labels(spans, label_map, report, f"{path}:doc {i}")
+            except ValueError as err:
+                report.error(on_error, path, i, str(err), item="doc")
+                report.count("entities dropped", len(spans))
+                continue
+            doc.set_ents(
+                [doc.char_span(s, e, label=label) for s, e, label in mapped],
+                default="outside" if doc.has_annotation("ENT_IOB") else "unmodified",
+            )
+        report.count("sentences")
+        report.count("tokens", len(doc))
+        report.count("entities", len(doc.ents))
+        report.labels.update(ent.label_ for ent in doc.ents)
+        yield doc

@@ -12,7 +12,11 @@ LOC 261, ORG 183), so the paper most likely used the first release. We offer:
 - "merge-nam": the same for named mentions only; nominal mentions become O
   and are counted as skipped entities.
 """
-from typing import Dict, Iterable, Optional
+import json
+from pathlib import Path
+from typing import Dict, Iterable, Optional, Union
+
+from .spans import OpenLabelMap
 
 WEIBO_LABELS = (
     "PER.NAM", "PER.NOM", "ORG.NAM", "ORG.NOM",
@@ -38,6 +42,23 @@ LABEL_MAPS: Dict[str, Optional[Dict[str, Optional[str]]]] = {
     "merge": WEIBO_MERGE,
     "merge-nam": WEIBO_MERGE_NAM,
 }
+
+def load_label_map(path: Union[str, Path]) -> OpenLabelMap:
+    """Read a label map file: a JSON object old label -> new label, or null to
+    drop the entity (counted). Labels the file does not name stay as they are.
+
+    RAISES (ValueError): Not a JSON object of strings to strings or null.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: label map is not valid JSON: {err}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and (v is None or (isinstance(v, str) and v)) for k, v in data.items()
+    ):
+        raise ValueError(f"{path}: a label map is a JSON object of old label -> new label or null")
+    return OpenLabelMap(data)
+
 
 # Proper-noun tag per tag set, in order of preference.
 PROPER_NOUN_TAGS = ("NR", "NNP", "PROPN")

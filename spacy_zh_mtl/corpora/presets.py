@@ -16,6 +16,9 @@ project.yml assets and ../shared/data/README.md):
   dev XPOS equal), with the better Simplified conversion. XPOS -> tag_, UPOS -> pos_.
 - sxu: train.txt (dev split off it) and test.txt; words only.
 - zhuxian: train/dev/test word_TAG lines, CTB tags.
+- custom: your own NER corpus; the files come from prepare-corpus's --train,
+  --dev and --test (any NER format of `convert`, detected per file); no dev
+  file: a dev split is taken from train.
 - wtb: Weibo treebank CoNLL-X, column 5 (CTB) as tag; no punctuation tokens
   in this corpus and its POS tags are automatic (Stanford tagger).
 """
@@ -30,13 +33,14 @@ class CorpusPreset:
     kind: "ner", "seg" (words only) or "pos" (words and tags).
     fmt: A format of `python -m spacy_zh_mtl convert`.
     train, dev, test: File names inside the asset directory; dev None means a
-        dev split is taken from train (--dev-fraction).
+        dev split is taken from train (--dev-fraction). None for train/test:
+        the file must be given (--train/--test).
     options: Keyword arguments for the format's reader.
     """
 
     kind: str
     fmt: str
-    train: str
+    train: Optional[str]
     dev: Optional[str]
     test: Optional[str]
     options: Dict[str, Any] = field(default_factory=dict)
@@ -48,6 +52,7 @@ PRESETS: Dict[str, CorpusPreset] = {
     ),
     "peoples_daily": CorpusPreset("ner", "peoples_daily", "example.test", None, "example.dev"),
     "cluener": CorpusPreset("ner", "cluener", "train.json", None, "test.json"),
+    "custom": CorpusPreset("ner", "auto", None, None, None),
     "gsd": CorpusPreset(
         "pos", "conll", "train.conll", "zh_gsdsimp-ud-dev.conllu", "zh_gsdsimp-ud-test.conllu",
         {"fullwidth_punct": True, "tag_column": 5, "upos_column": 4},
