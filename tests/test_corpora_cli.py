@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.cli.report import metrics_table
 from spacy_zh_mtl.corpora.docs import read_docs
-from spacy_zh_mtl.corpora.segmenter import make_pkuseg_postprocess
+from spacy_zh_mtl.tokenizer import make_pkuseg_postprocess
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()

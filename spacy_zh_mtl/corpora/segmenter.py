@@ -20,9 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import registry
 
 from .report import ConversionReport
 
@@ -162,27 +160,3 @@ def train_pkuseg(
         with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
             spacy_pkuseg.train(train_file, dev_file, str(model_dir), train_iter=n_iter)
         return time.time() - start
-
-
-@registry.callbacks("spacy_zh_mtl.pkuseg_postprocess.v1")
-def make_pkuseg_postprocess(enabled: bool = False) -> Callable[[Language], Language]:
-    """An [initialize.after_init] callback that switches pkuseg's dictionary
-    post-processing of the ChineseTokenizer on or off.
-
-    spaCy always loads pkuseg with its default dictionary (`pkuseg_user_dict`
-    "default" or a file both add it), which merges words after the model: on
-    UD GSD dev that drops the project's segmenter from 92.6 to 83.3 word F1.
-    The setting is saved with the tokenizer, so the packaged pipeline keeps it.
-
-        [initialize.after_init]
-        @callbacks = "spacy_zh_mtl.pkuseg_postprocess.v1"
-        enabled = false
-    """
-
-    def set_pkuseg_postprocess(nlp: Language) -> Language:
-        seg = getattr(nlp.tokenizer, "pkuseg_seg", None)
-        if seg is not None:
-            seg.postprocesser.do_process = enabled
-        return nlp
-
-    return set_pkuseg_postprocess
