@@ -65,7 +65,7 @@ class PreannotationStats:
         return data
 
 
-def _word_bounds(words: Sequence[str], text: str) -> List[Tuple[int, int]]:
+def word_bounds(words: Sequence[str], text: str) -> List[Tuple[int, int]]:
     """Character spans of non-whitespace words in text.
 
     RAISES (ValueError): The words do not match the text.
@@ -97,7 +97,7 @@ def recut(
     RETURNS (List[Tuple[int, int]]): Character spans of the new words.
     """
     stats = stats if stats is not None else PreannotationStats()
-    bounds = _word_bounds(words, text)
+    bounds = word_bounds(words, text)
     stats.segmenter_words += len(bounds)
     ent_cuts: Set[int] = {b for span in entities for b in span}
     spans: List[Tuple[int, int]] = []
