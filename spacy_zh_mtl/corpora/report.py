@@ -134,11 +134,15 @@ class ConversionReport:
         """Print the totals, every repair and every skip (always, also when 0)."""
         p = printer if printer is not None else default_printer
         p.divider(self.name)
-        totals = ", ".join(f"{k}: {v:,}" for k, v in self.counts.items())
+        entity_line = "entities read" in self.counts
+        totals = ", ".join(
+            f"{k}: {v:,}" for k, v in self.counts.items()
+            if not (entity_line and k in ("entities read", "entities repaired", "entities dropped"))
+        )
         p.info(totals if totals else "nothing read")
         for key, value in self.notes.items():
             p.text(f"{key}: {value}")
-        if "entities read" in self.counts:
+        if entity_line:
             c = self.counts
             p.text(
                 f"entities read {c['entities read']:,}, kept {c['entities']:,}, "
