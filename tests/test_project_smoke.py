@@ -78,6 +78,46 @@ def weibo_lines(sentences: List[Tuple[List[str], list]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def char_spans(words: List[str], ents: list) -> List[Tuple[int, int, str]]:
+    """Entities as character offsets (end exclusive)."""
+    starts = [0]
+    for word in words:
+        starts.append(starts[-1] + len(word))
+    return [(starts[s], starts[e], label) for s, e, label in ents]
+
+
+def bmes_lines(sentences: List[Tuple[List[str], list]]) -> str:
+    """Character-per-line BMES (B-/M-/E-/S-), TAB-separated, an extra middle column."""
+    out = []
+    for words, ents in sentences:
+        text = "".join(words)
+        tags = ["O"] * len(text)
+        for start, end, label in char_spans(words, ents):
+            if end - start == 1:
+                tags[start] = f"S-{label}"
+                continue
+            tags[start:end] = [f"B-{label}"] + [f"M-{label}"] * (end - start - 2) + [f"E-{label}"]
+        out += [f"{c}\tx\t{t}" for c, t in zip(text, tags)] + [""]
+    return "\n".join(out) + "\n"
+
+
+def span_records(sentences: List[Tuple[List[str], list]], shape: str) -> List[dict]:
+    """spaCy/Prodigy ("spacy"), doccano or Label Studio ("labelstudio") records."""
+    records = []
+    for words, ents in sentences:
+        text = "".join(words)
+        spans = char_spans(words, ents)
+        if shape == "spacy":
+            records.append({"text": text, "spans": [{"start": s, "end": e, "label": lab} for s, e, lab in spans]})
+        elif shape == "doccano":
+            records.append({"text": text, "label": [[s, e, lab] for s, e, lab in spans]})
+        else:
+            result = [{"type": "labels", "value": {"start": s, "end": e, "text": text[s:e], "labels": [lab]}}
+                      for s, e, lab in spans]
+            records.append({"data": {"text": text}, "annotations": [{"result": result}]})
+    return records
+
+
 def conll_lines(sentences, conllu: bool) -> str:
     out = []
     for sent in sentences:
@@ -168,3 +208,58 @@ def test_project_run_all(tmp_path):
     assert "".join(info["tokens"]) == "王小明去北京了"
     assert info["pkuseg"] and info["pipes"] == ["tok2vec", "tagger", "ner"]
     assert all(info["tags"])
+    # your own corpus: the same project again with ner_corpus custom; the
+    # segmenter and tagger of the run above are reused (weasel skips them)
+    run_custom_bmes(project, env)
+    run_custom_jsonl(project, env)
+
+
+def run_custom(project: Path, env: dict, *vars_: str) -> str:
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "all", str(project),
+           "--vars.ner_corpus", "custom", "--vars.seg_iter", "2", "--vars.tagger_steps", "6", *vars_]
+    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=150)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "Skipping 'train-segmenter'" in result.stdout and "Skipping 'train-tagger'" in result.stdout
+    stats = json.loads((project / "metrics" / "corpus_custom.json").read_text(encoding="utf8"))
+    assert set(stats["splits"]) == {"train", "dev", "test"}
+    assert "crossing_pkuseg" in stats["splits"]["test"]
+    assert "ents_f" in json.loads((project / "metrics" / "custom_test.json").read_text())
+    return result.stdout
+
+
+def run_custom_bmes(project: Path, env: dict) -> None:
+    """Character-per-line BMES, no dev file (dev split from train)."""
+    data = project.parent / "bmes"
+    data.mkdir()
+    (data / "train.bmes").write_text(bmes_lines(NER), encoding="utf8")
+    (data / "test.bmes").write_text(bmes_lines(NER_TEST), encoding="utf8")
+    out = run_custom(project, env, "--vars.ner_train", str(data / "train.bmes"),
+                     "--vars.ner_test", str(data / "test.bmes"), "--vars.name", "custom_bmes")
+    assert "format: chars (detected)" in out and "tag scheme: BMES (detected)" in out
+    stats = json.loads((project / "metrics" / "corpus_custom.json").read_text(encoding="utf8"))
+    assert stats["splits"]["dev"]["sentences"] == 1 and stats["splits"]["train"]["sentences"] == 11
+    assert "entities read 20, kept 20, repaired 0, dropped 0" in out
+    wheel = project / "packages" / "zh_custom_bmes-0.1.0" / "dist" / "zh_custom_bmes-0.1.0-py3-none-any.whl"
+    assert wheel.exists()
+
+
+def run_custom_jsonl(project: Path, env: dict) -> None:
+    """spaCy/Prodigy JSONL train, doccano JSONL dev, Label Studio JSON test, a label map."""
+    data = project.parent / "jsonl"
+    data.mkdir()
+    (data / "train.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in span_records(NER, "spacy")), encoding="utf8")
+    (data / "dev.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in span_records(NER_DEV, "doccano")), encoding="utf8")
+    (data / "test.json").write_text(json.dumps(span_records(NER_TEST, "labelstudio"), ensure_ascii=False, indent=2),
+                                    encoding="utf8")
+    (data / "labels.json").write_text(json.dumps({"PER.NOM": None, "LOC.NOM": None, "GPE.NAM": "LOC"}), encoding="utf8")
+    out = run_custom(project, env, "--vars.ner_train", str(data / "train.jsonl"), "--vars.ner_dev", str(data / "dev.jsonl"),
+                     "--vars.ner_test", str(data / "test.json"), "--vars.ner_label_map", str(data / "labels.json"))
+    assert "format: spacy (detected)" in out and "format: doccano (detected)" in out
+    assert "format: labelstudio (detected)" in out
+    # 20 train entities, the 3 nominal ones removed by the label map (counted)
+    assert "entities read 20, kept 17, repaired 0, dropped 3" in out
+    assert "entity removed by the label map: PER.NOM" in out
+    stats = json.loads((project / "metrics" / "corpus_custom.json").read_text(encoding="utf8"))
+    assert "GPE.NAM" not in stats["splits"]["train"]["labels"] and stats["splits"]["test"]["labels"]["LOC"] == 2
