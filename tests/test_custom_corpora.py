@@ -297,3 +297,11 @@ def test_corpus_stats(tmp_path):
     assert result.exit_code == 0, result.output
     assert "labels per split" in result.output
     assert json.loads((tmp_path / "s.json").read_text())["splits"]["test"]["entities"] == 1
+
+
+def test_fullwidth_space_is_a_character_and_weibo_digits_detected(tmp_path):
+    docs, _ = read_chars(write(tmp_path, "s.txt", "王 B-PER\n\u3000 O\n京 S-LOC\n"))
+    assert docs[0].text == "王\u3000京" and ents(docs[0]) == [("王", "PER"), ("京", "LOC")]
+    # a Weibo file whose text has digits is still Weibo (the digits before the position)
+    assert detect_format(write(tmp_path, "w2.txt", "３0\tO\n10\tO\n王0\tB-PER.NAM\n")) == "weibo"
+    assert detect_format(write(tmp_path, "c2.txt", "3\tO\n王\tB-PER\n")) == "chars"

@@ -10,7 +10,7 @@ tag in the last column by default:
   character's position in an automatic word segmentation (0, 1, 2 … 10, 11 …)
   and are not text: the item is the first character plus the trailing digits
   (`310` is the character `3` at position 10).
-- any other corpus, fmt "chars": columns separated by any whitespace, extra
+- any other corpus, fmt "chars": columns separated by spaces or tabs, extra
   columns allowed, the character in the first column and the tag in
   `tag_column` (default -1, the last); the scheme is detected from the tags.
 
@@ -51,7 +51,7 @@ from .lines import read_blocks
 from .report import ConversionReport, OnError, where
 from .spans import CharSpan, LabelMap, char_doc, spans_to_doc  # noqa: F401 (char_doc re-exported)
 
-# fmt -> (column separator, None: any whitespace; number of columns, 0: 2 or more)
+# fmt -> (column separator, None: runs of spaces and tabs; number of columns, 0: 2 or more)
 FORMATS: Dict[str, Tuple[Optional[str], int]] = {
     "peoples_daily": (" ", 2), "weibo": ("\t", 2), "chars": (None, 0),
 }
@@ -67,6 +67,8 @@ SCHEMES: Dict[str, Dict[str, str]] = {
 SCHEME_VALUES = ("auto",) + tuple(SCHEMES)
 _ANY_PREFIX = {p for roles in SCHEMES.values() for p in roles}
 _WEIBO_ITEM = re.compile(r"^(.+?)([0-9]+)$")
+# "chars" columns: spaces and tabs only, so a full-width space U+3000 stays a character
+_BLANKS = re.compile(r"[ \t]+")
 Tag = Tuple[str, str]
 
 
@@ -220,7 +222,7 @@ def _read_block(path, fmt, block, report, scheme, sep, n_columns, tag_column, on
     tags: List[Tag] = []
     lines: List[int] = []
     for i, line in block:
-        parts = line.split(sep)
+        parts = line.split(sep) if sep is not None else _BLANKS.split(line.strip(" \t"))
         if n_columns and len(parts) != n_columns:
             report.error(
                 on_error, path, i,

@@ -5,11 +5,10 @@
   record (`jsonspans.record_format`): "cluener", "spacy", "doccano" or
   "labelstudio".
 - anything else is character-per-line: "weibo" when every first column of the
-  first sentences is a character followed by position digits and the columns
-  are TAB-separated, else "chars" (any whitespace, scheme detected).
+  first sentences is TAB-separated and a character followed by position
+  digits, else "chars" (spaces or tabs, scheme detected).
 """
 import json
-import re
 from pathlib import Path
 from typing import Union
 
@@ -17,7 +16,6 @@ from .jsonspans import record_format
 from .lines import BOM
 
 NER_FORMATS = ("chars", "peoples_daily", "weibo", "cluener", "spacy", "doccano", "labelstudio", "docbin")
-_WEIBO_ITEM = re.compile(r"^\D+[0-9]+$")
 SAMPLE_BYTES = 1 << 16
 SAMPLE_LINES = 200
 
@@ -63,6 +61,8 @@ def detect_format(path: Union[str, Path]) -> str:
             )
         return fmt
     lines = [line for line in sample.splitlines()[:SAMPLE_LINES] if line.strip()]
-    if lines and all("\t" in line and _WEIBO_ITEM.match(line.split("\t")[0]) for line in lines):
+    items = [line.split("\t")[0] if "\t" in line else "" for line in lines]
+    # Weibo: a character (or two U+FFFD) followed by its position digits
+    if items and all(len(item) >= 2 and item[-1] in "0123456789" for item in items):
         return "weibo"
     return "chars"

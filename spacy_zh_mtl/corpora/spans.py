@@ -261,26 +261,13 @@ def map_labels(
     return out
 
 
-def char_doc(
-    vocab: Vocab,
-    chars: List[str],
-    biluo: Optional[List[str]] = None,
-    spans: Optional[List[CharSpan]] = None,
-) -> Doc:
+def char_doc(vocab: Vocab, chars: List[str], spans: Optional[List[CharSpan]] = None) -> Doc:
     """Make a one-token-per-character Doc with NER annotation on every token.
 
-    biluo: BILUO tags, one per character; or
     spans: (start, end, label) character offsets (end exclusive).
     """
-    from spacy.training.iob_utils import biluo_tags_to_spans
-
     doc = Doc(vocab, words=chars, spaces=[False] * len(chars))
-    ents: List[Span] = []
-    if biluo is not None:
-        ents = biluo_tags_to_spans(doc, biluo)
-    elif spans is not None:
-        ents = [Span(doc, s, e, label=label) for s, e, label in spans]
-    doc.set_ents(ents, default="outside")
+    doc.set_ents([Span(doc, s, e, label=label) for s, e, label in spans or []], default="outside")
     return doc
 
 
