@@ -71,6 +71,9 @@ FULL = {"components.ner.tasks": '["ner","cws","pos"]', "components.ner.consisten
 AUX_1 = {f"components.ner.task_weights.{term}": "1.0" for term in ("cws", "pos", "consistency")}
 AUX_02 = {f"components.ner.task_weights.{term}": "0.2" for term in ("cws", "pos", "consistency")}
 SOURCES = "components.ner.model.char_features.sources"
+# the longer budget: 1,500 steps instead of cpu.cfg's 600 (about 12 epochs of
+# People's Daily small), evaluated every 300 steps
+LONG = {"training.max_steps": "1500", "training.eval_frequency": "300"}
 
 
 def _without(source: str) -> Dict[str, str]:
@@ -94,6 +97,10 @@ SETTINGS: Dict[str, Setting] = {
         MTL_CONFIG, {**FULL, **AUX_02}, "zh_mtl_ner: full, weights 0.2, UD GSD train (gold words + POS) mixed in",
         train_with=("gsd",),
     ),
+    "ner_1500": Setting(MTL_CONFIG, {**NER_ONLY, **LONG}, "zh_mtl_ner: NER only, 1,500 steps"),
+    "full_aux02_1500": Setting(
+        MTL_CONFIG, {**FULL, **AUX_02, **LONG}, "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps"
+    ),
     "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "cpu.cfg without LAC's character vectors"),
     "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "cpu.cfg without jieba lexicon features"),
     "no_lac": Setting(MTL_CONFIG, _without("lac"), "cpu.cfg without LAC's BiGRU states"),
@@ -109,6 +116,7 @@ Cell = Tuple[str, str, Sequence[int]]
 MATRIX: List[Cell] = [
     ("weibo_merged", "ner", (0, 1, 2)),
     ("peoples_daily", "ner", (0, 1, 2)),
+    ("peoples_daily", "ner_1500", (0,)),
     ("weibo_merged", "full_aux02", (0, 1, 2)),
     ("peoples_daily", "full_aux02", (0, 1, 2)),
     ("cluener", "ner", (0,)),
