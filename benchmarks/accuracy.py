@@ -209,7 +209,9 @@ def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
         "run": rid, "dataset": dataset, "setting": setting, "seed": seed,
         "config": SETTINGS[setting].config, "overrides": overrides,
         "train_command": " ".join(cmd),
-        "max_steps": args.max_steps, "max_epochs": args.max_epochs,
+        # the budget the run had: the setting's, else --max-steps (None: the config's)
+        "max_steps": int(overrides["training.max_steps"]) if "training.max_steps" in overrides else None,
+        "max_epochs": args.max_epochs,
         "steps": last_logged_step(logs / f"{rid}.train.log"), "threads": args.threads,
         "code_commit": git_commit(),
         "train_seconds": round(train_seconds, 1), "eval_seconds": round(eval_seconds, 1),

@@ -43,7 +43,7 @@ def aggregate(results: List[Dict[str, Any]]) -> Cells:
             "train_seconds": stat([r["train_seconds"] for r in runs]),
             "eval_seconds": stat([r["eval_seconds"] for r in runs]),
             "steps": sorted({r["steps"] for r in runs if r["steps"] is not None}),
-            "max_steps": sorted({r["max_steps"] for r in runs}),
+            "max_steps": sorted({r["max_steps"] for r in runs if r["max_steps"] is not None}),
         }
     return agg
 
@@ -214,8 +214,8 @@ def plot(agg: Cells, path: Path) -> None:
     ax.set_xticks(range(len(datasets)))
     ax.set_xticklabels([_title(DATASETS, d).split(" (")[0] for d in datasets], fontsize=8)
     ax.set_ylabel("entity F1 (%), exact character offsets")
-    steps = sorted({s for a in agg.values() for s in a["max_steps"]})
-    ax.set_title(f"Test F1 per setting, tiny CPU transformer, {'/'.join(map(str, steps))} steps "
+    steps = sorted({s for a in agg.values() for s in a["steps"]})
+    ax.set_title(f"Test F1 per setting, CPU, {'/'.join(map(str, steps))} steps "
                  "(error bars: std over 3 seeds where run)", fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(0, max(a["f"][0] for a in agg.values()) * 100 + 12)
