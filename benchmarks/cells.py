@@ -77,7 +77,8 @@ LONG = {"training.max_steps": "1500", "training.eval_frequency": "300"}
 
 
 def _without(source: str) -> Dict[str, str]:
-    return {f"{SOURCES}.{source}": "null"}
+    """NER alone without one character feature source (the ablation rows)."""
+    return {**NER_ONLY, f"{SOURCES}.{source}": "null"}
 
 
 SETTINGS: Dict[str, Setting] = {
@@ -101,9 +102,9 @@ SETTINGS: Dict[str, Setting] = {
     "full_aux02_1500": Setting(
         MTL_CONFIG, {**FULL, **AUX_02, **LONG}, "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps"
     ),
-    "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "cpu.cfg without LAC's character vectors"),
-    "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "cpu.cfg without jieba lexicon features"),
-    "no_lac": Setting(MTL_CONFIG, _without("lac"), "cpu.cfg without LAC's BiGRU states"),
+    "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "NER only, without LAC's character vectors"),
+    "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "NER only, without jieba lexicon features"),
+    "no_lac": Setting(MTL_CONFIG, _without("lac"), "NER only, without LAC's BiGRU states"),
     "spacy_ner": Setting("cpu_spacy_ner.cfg", {}, "spaCy built-in ner (same tok2vec and tagger)"),
     "trf": Setting("cpu_trf.cfg", {}, "tiny transformer + the pretrained sources"),
     "trf_only": Setting(
