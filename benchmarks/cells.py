@@ -130,6 +130,7 @@ MATRIX: List[Cell] = [
     ("weibo_merged", "full_aux02_1500", (1,)),
     ("peoples_daily", "full_aux02_1500", (1,)),
     ("cluener", "full_aux02_1500", (0,)),
+    ("peoples_daily", "no_lexicon", (0,)),
     ("weibo_merged", "full_aux02_1500", (2,)),
     ("peoples_daily", "full_aux02_1500", (2,)),
     ("weibo_merged", "full_aux02", (0,)),
