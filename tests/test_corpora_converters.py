@@ -9,7 +9,7 @@ from spacy_zh_mtl.corpora.cluener import cluener_to_docs
 from spacy_zh_mtl.corpora.conll import conll_to_docs, latin_spaces
 from spacy_zh_mtl.corpora.docs import read_docs, split_docs, write_docs
 from spacy_zh_mtl.corpora.labels import WEIBO_MERGE, WEIBO_MERGE_NAM, proper_noun_tag
-from spacy_zh_mtl.corpora.report import ConversionReport, CorpusFormatError
+from spacy_zh_mtl.corpora.conversion_report import ConversionReport, CorpusFormatError
 from spacy_zh_mtl.corpora.segmented import segmented_to_docs, word_tag_to_docs
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,7 @@ from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.corpora.bio import char_doc
 from spacy_zh_mtl.corpora.docs import read_docs, write_docs
 from spacy_zh_mtl.corpora.preannotate import PreannotationStats, preannotate_docs, recut
-from spacy_zh_mtl.corpora.segmenter import (
+from spacy_zh_mtl.corpora.pkuseg_training import (
     evaluate_segmenter,
     load_pkuseg,
     segmentation_prf,

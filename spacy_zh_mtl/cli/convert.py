@@ -18,7 +18,7 @@ from ..corpora.docs import docbin_to_docs, split_docs, write_docs
 from ..corpora.jsonspans import JSON_FORMATS, json_spans_to_docs
 from ..corpora.labels import LABEL_MAPS, get_label_map, load_label_map
 from ..corpora.presets import PRESETS, get_preset
-from ..corpora.report import ON_ERROR_VALUES, ConversionReport, CorpusFormatError
+from ..corpora.conversion_report import ON_ERROR_VALUES, ConversionReport, CorpusFormatError
 from ..corpora.segmented import segmented_to_docs, word_tag_to_docs
 from ..corpora.spans import OFFSET_UNITS, OVERLAP_VALUES
 from . import app

@@ -7,7 +7,7 @@ import typer
 from wasabi import msg
 
 from ..corpora.docs import read_docs
-from ..corpora.segmenter import load_pkuseg
+from ..corpora.pkuseg_training import load_pkuseg
 from ..corpora.stats import LENGTH_BUCKETS, corpus_stats
 from . import app
 

@@ -11,7 +11,7 @@ from wasabi import msg
 from ..corpora.docs import read_docs, write_docs
 from ..corpora.labels import proper_noun_tag
 from ..corpora.preannotate import PreannotationStats, preannotate_docs
-from ..corpora.segmenter import load_pkuseg
+from ..corpora.pkuseg_training import load_pkuseg
 from . import app
 
 

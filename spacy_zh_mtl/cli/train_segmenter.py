@@ -9,8 +9,8 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..corpora.docs import read_docs
-from ..corpora.report import ConversionReport
-from ..corpora.segmenter import evaluate_segmenter, load_pkuseg, train_pkuseg
+from ..corpora.conversion_report import ConversionReport
+from ..corpora.pkuseg_training import evaluate_segmenter, load_pkuseg, train_pkuseg
 from . import app
 
 

@@ -48,7 +48,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import read_blocks
-from .report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, where
 from .spans import CharSpan, LabelMap, char_doc, spans_to_doc  # noqa: F401 (char_doc re-exported)
 
 # fmt -> (column separator, None: runs of spaces and tabs; number of columns, 0: 2 or more)

@@ -22,7 +22,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import read_lines
-from .report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, where
 from .spans import CharSpan, LabelMap, Overlap, RawSpan, check_spans, spans_to_doc
 
 

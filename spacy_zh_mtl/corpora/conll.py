@@ -41,7 +41,7 @@ from spacy.util import get_words_and_spaces
 from spacy.vocab import Vocab
 
 from .lines import read_blocks
-from .report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, where
 
 Spaces = Literal["auto", "latin", "none"]
 

@@ -6,7 +6,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple, Union
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-from .report import ConversionReport, OnError
+from .conversion_report import ConversionReport, OnError
 from .spans import LabelMap, map_labels
 
 

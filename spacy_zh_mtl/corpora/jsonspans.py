@@ -29,7 +29,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import BOM, read_lines
-from .report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, where
 from .spans import CharSpan, LabelMap, OffsetUnits, Overlap, RawSpan, check_spans, spans_to_doc
 
 JSON_FORMATS = ("spacy", "doccano", "labelstudio")

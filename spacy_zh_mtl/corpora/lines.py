@@ -2,7 +2,7 @@
 from pathlib import Path
 from typing import Iterator, List, Tuple, Union
 
-from .report import ConversionReport, where
+from .conversion_report import ConversionReport, where
 
 BOM = "\ufeff"
 Line = Tuple[int, str]

@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import read_lines
-from .report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, where
 
 
 def segmented_to_docs(

@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Uni
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from .report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, where
 
 Overlap = Literal["longest", "stop"]
 OVERLAP_VALUES = ("longest", "stop")
