@@ -108,5 +108,5 @@ print("OK", len(texts))
 def test_multiprocess_pipe_gives_same_entities(trained_pipeline_dir: Path):
     texts = TRAIN_TEXTS[:6] + ["", "王小明去北京"]
     script = MULTIPROCESS_SCRIPT.format(texts=texts)
-    output = run_isolated([sys.executable, "-c", script, str(trained_pipeline_dir)], timeout=120)
+    output = run_isolated([sys.executable, "-c", script, str(trained_pipeline_dir)], timeout=300)
     assert "OK 8" in output

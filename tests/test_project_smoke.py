@@ -169,7 +169,7 @@ def test_project_run_all(tmp_path):
         "--vars.trf_hidden", "32", "--vars.trf_layers", "1", "--vars.trf_heads", "2",
         "--vars.trf_intermediate", "64",
     ]
-    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=170)
+    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     out = result.stdout
     # every step printed its counts
@@ -191,7 +191,7 @@ def test_project_run_all(tmp_path):
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
-        check=True, capture_output=True, timeout=60,
+        check=True, capture_output=True, timeout=300,
     )
     code = (
         "import json, spacy\n"
@@ -202,7 +202,7 @@ def test_project_run_all(tmp_path):
         " 'pkuseg': nlp.tokenizer.pkuseg_seg is not None, 'pipes': nlp.pipe_names}))\n"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), env.get("PYTHONPATH", "")]))
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     info = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert "".join(info["tokens"]) == "王小明去北京了"
@@ -217,7 +217,7 @@ def test_project_run_all(tmp_path):
 def run_custom(project: Path, env: dict, *vars_: str) -> str:
     cmd = [sys.executable, "-m", "spacy", "project", "run", "all", str(project),
            "--vars.ner_corpus", "custom", "--vars.seg_iter", "2", "--vars.tagger_steps", "6", *vars_]
-    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=150)
+    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "Skipping 'train-segmenter'" in result.stdout and "Skipping 'train-tagger'" in result.stdout
     stats = json.loads((project / "metrics" / "corpus_custom.json").read_text(encoding="utf8"))
