@@ -101,11 +101,6 @@ SETTINGS: Dict[str, Setting] = {
         MTL_CONFIG, {**FULL, **AUX_02}, "zh_mtl_ner: full, weights 0.2, UD GSD train (gold words + POS) mixed in",
         train_with=("gsd",),
     ),
-    "full_aux02_gsd_1500": Setting(
-        MTL_CONFIG, {**FULL, **AUX_02, **LONG},
-        "zh_mtl_ner: full, weights 0.2, UD GSD train (gold words + POS) mixed in, 1,500 steps",
-        train_with=("gsd",),
-    ),
     "ner_1500": Setting(MTL_CONFIG, {**NER_ONLY, **LONG}, "zh_mtl_ner: NER only, 1,500 steps"),
     "full_aux02_1500": Setting(
         MTL_CONFIG, {**FULL, **AUX_02, **LONG}, "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps"
@@ -147,7 +142,6 @@ MATRIX: List[Cell] = [
     ("peoples_daily", "no_lexicon", (0,)),
     ("cluener", "full_aux02_3000", (0,)),
     ("peoples_daily", "full_aux02_3000", (0, 1, 2)),
-    ("weibo_merged", "full_aux02_gsd_1500", (0,)),
     ("weibo_merged", "full_aux02", (0,)),
     ("weibo_merged", "full_aux02_gsd", (0,)),
     ("weibo_merged", "ner_1500", (2,)),
