@@ -108,6 +108,11 @@ SETTINGS: Dict[str, Setting] = {
     "full_aux02_3000": Setting(
         MTL_CONFIG, {**FULL, **AUX_02, **LONGER}, "zh_mtl_ner: full, auxiliary weights 0.2, 3,000 steps"
     ),
+    "full_aux02_1500_idrop03": Setting(
+        MTL_CONFIG,
+        {**FULL, **AUX_02, **LONG, "components.ner.model.input_dropout": "0.3"},
+        "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps, input dropout 0.3",
+    ),
     "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "NER only, without LAC's character vectors"),
     "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "NER only, without jieba lexicon features"),
     "no_lac": Setting(MTL_CONFIG, _without("lac"), "NER only, without LAC's BiGRU states"),
@@ -152,4 +157,5 @@ MATRIX: List[Cell] = [
     ("weibo_merged", "full_no_norm", (0,)),
     ("weibo_merged", "trf", (0,)),
     ("weibo_merged", "trf_only", (0,)),
+    ("peoples_daily", "full_aux02_1500_idrop03", (0,)),
 ]

@@ -9,7 +9,8 @@ from torchcrf import CRF
 
 class MultitaskCrfHead(nn.Module):
     """BiGRU over character vectors shared by all tasks, then one linear
-    emission layer and one CRF (pytorch-crf) per task.
+    emission layer and one CRF (pytorch-crf) per task. `input_dropout` drops
+    feature values before the BiGRU, `dropout` its outputs.
 
     `forward` returns the emissions of all tasks concatenated along the last
     axis, in the order of `task_sizes`; the CRFs are used by the losses and the
@@ -17,10 +18,16 @@ class MultitaskCrfHead(nn.Module):
     """
 
     def __init__(
-        self, n_in: int, hidden_size: int, task_sizes: Dict[str, int], dropout: float
+        self,
+        n_in: int,
+        hidden_size: int,
+        task_sizes: Dict[str, int],
+        dropout: float,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.task_sizes = dict(task_sizes)
+        self.input_dropout = nn.Dropout(input_dropout)
         self.gru = nn.GRU(n_in, hidden_size, batch_first=True, bidirectional=True)
         self.dropout = nn.Dropout(dropout)
         self.emitters = nn.ModuleDict(
@@ -35,7 +42,7 @@ class MultitaskCrfHead(nn.Module):
         Returns (batch, max_chars, sum of task sizes) emission scores.
         """
         packed = pack_padded_sequence(
-            features, lengths.cpu(), batch_first=True, enforce_sorted=False
+            self.input_dropout(features), lengths.cpu(), batch_first=True, enforce_sorted=False
         )
         hidden, _ = self.gru(packed)
         hidden, _ = pad_packed_sequence(

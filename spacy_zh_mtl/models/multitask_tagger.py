@@ -27,6 +27,7 @@ def build_multitask_char_tagger(
     hidden_size: int = 100,
     dropout: float = 0.1,
     grad_factor: float = 1.0,
+    input_dropout: float = 0.0,
 ) -> Model[List[Doc], Floats3d]:
     """Character features -> shared BiGRU -> one emission layer and CRF per task.
 
@@ -42,6 +43,8 @@ def build_multitask_char_tagger(
     hidden_size (int): BiGRU hidden size per direction (paper: 100).
     dropout (float): dropout on the BiGRU output.
     grad_factor (float): scales the gradient passed back to the transformer.
+    input_dropout (float): dropout on the character features, before the BiGRU
+        (training only).
 
     The torch head is built when the model is initialized, from the width of
     the character features and the task sizes in `model.attrs["task_sizes"]`
@@ -49,8 +52,9 @@ def build_multitask_char_tagger(
     """
     if hidden_size <= 0:
         raise ValueError(f"hidden_size must be > 0, got {hidden_size}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    for name, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {rate}")
     sources: Dict[str, Model] = {}
     if tok2vec is not None:
         sources["wordpieces"] = build_wordpiece_features(tok2vec, grad_factor=grad_factor)
@@ -68,7 +72,12 @@ def build_multitask_char_tagger(
         init=init,
         layers=[features],
         refs=refs,
-        attrs={"hidden_size": hidden_size, "dropout": dropout, "task_sizes": {}},
+        attrs={
+            "hidden_size": hidden_size,
+            "dropout": dropout,
+            "input_dropout": input_dropout,
+            "task_sizes": {},
+        },
     )
 
 
@@ -99,7 +108,13 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
         raise ValueError("zh_mtl_ner model: no task sizes set before initialization")
     if model.has_ref("head"):
         return
-    module = MultitaskCrfHead(n_in, model.attrs["hidden_size"], task_sizes, model.attrs["dropout"])
+    module = MultitaskCrfHead(
+        n_in,
+        model.attrs["hidden_size"],
+        task_sizes,
+        model.attrs["dropout"],
+        model.attrs["input_dropout"],
+    )
     head = PyTorchWrapper_v2(module, convert_inputs=pad_sequences, convert_outputs=padded_output)
     model.layers.append(head)
     model.set_ref("head", head)
