@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from .cells import ASSETS, CONFIGS, DATASETS, MATRIX, ROOT, SETTINGS
+from .cells import ASSETS, CONFIGS, DATASETS, MATRIX, ROOT, SETTINGS, Setting
 from .process import PY, git_commit, log, run_cmd
 
 DEFAULT_DATA_DIR = Path(os.environ.get("ZH_MTL_DATA", ROOT.parent / "shared" / "data"))
@@ -133,7 +133,7 @@ def train_overrides(args: argparse.Namespace, dataset: str, setting: str, seed: 
     """`spacy train` overrides of one run: data, budget, seed, then the setting's own."""
     data = args.out / "data" / dataset
     overrides = {
-        "paths.train": str(training_data(args.out / "data", dataset, SETTINGS[setting].train_with)),
+        "paths.train": str(training_data(args.out / "data", dataset, SETTINGS[setting])),
         "paths.dev": str(data / "dev.pre.spacy"),
         "paths.transformer": str(args.out / "transformer"),
         "paths.pkuseg_model": str(args.out / "pkuseg"),
@@ -152,15 +152,19 @@ def train_overrides(args: argparse.Namespace, dataset: str, setting: str, seed: 
     return overrides
 
 
-def training_data(data: Path, dataset: str, train_with: Tuple[str, ...]) -> Path:
-    """The NER training file, or a folder of it and the train splits of the
-    `train_with` corpora (spaCy's Corpus reads every .spacy file in a folder)."""
-    ner = data / dataset / "train.pre.spacy"
-    if not train_with:
-        return ner
-    mixed = data / "+".join((dataset,) + train_with)
+def training_data(data: Path, dataset: str, setting: Setting) -> Path:
+    """The NER training file, or a folder of it, its dev split (`train_on_dev`)
+    and the train splits of the `train_with` corpora (spaCy's Corpus reads
+    every .spacy file in a folder)."""
+    parts = [(dataset, data / dataset / "train.pre.spacy")]
+    if setting.train_on_dev:
+        parts.append((f"{dataset}_dev", data / dataset / "dev.pre.spacy"))
+    parts += [(other, data / other / "train.spacy") for other in setting.train_with]
+    if len(parts) == 1:
+        return parts[0][1]
+    mixed = data / "+".join(name for name, _ in parts)
     mixed.mkdir(exist_ok=True)
-    for name, path in [(dataset, ner)] + [(other, data / other / "train.spacy") for other in train_with]:
+    for name, path in parts:
         link = mixed / f"{name}.spacy"
         if not link.exists():
             link.symlink_to(path)
@@ -187,7 +191,8 @@ def last_logged_step(log_path: Path) -> Optional[int]:
 
 
 def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
-    """Train one run, score model-best (the best dev score) on the test file; the run's record."""
+    """Train one run, score model-best (the best dev score; model-last when dev
+    is trained on) on the test file; the run's record."""
     dataset, setting, seed = run
     rid = run_id(*run)
     runs_dir, logs = args.out / "runs", args.out / "logs"
@@ -198,16 +203,17 @@ def train_and_score(args: argparse.Namespace, run: Run) -> Dict[str, Any]:
     load_before = os.getloadavg()[0]
     train_seconds = run_cmd(cmd, logs / f"{rid}.train.log", args.nice, args.threads)
     eval_path = runs_dir / f"{rid}.eval.json"
+    scored, other = ("model-last", "model-best") if SETTINGS[setting].train_on_dev else ("model-best", "model-last")
     eval_seconds = run_cmd(
-        PY + ["benchmarks.accuracy", "evaluate", str(model_dir / "model-best"),
+        PY + ["benchmarks.accuracy", "evaluate", str(model_dir / scored),
               str(args.out / "data" / dataset / "test.spacy"), "--output", str(eval_path)],
         logs / f"{rid}.eval.log", args.nice, args.threads)
     if not args.keep_models:
-        # keep only model-best, the scored one
-        shutil.rmtree(model_dir / "model-last", ignore_errors=True)
+        # keep only the scored model
+        shutil.rmtree(model_dir / other, ignore_errors=True)
     return {
         "run": rid, "dataset": dataset, "setting": setting, "seed": seed,
-        "config": SETTINGS[setting].config, "overrides": overrides,
+        "config": SETTINGS[setting].config, "overrides": overrides, "scored_model": scored,
         "train_command": " ".join(cmd),
         # the budget the run had: the setting's, else --max-steps (None: the config's)
         "max_steps": int(overrides["training.max_steps"]) if "training.max_steps" in overrides else None,

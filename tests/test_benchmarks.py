@@ -83,14 +83,19 @@ def test_training_data_mixes_train_splits_into_one_folder(tmp_path: Path) -> Non
     from spacy.training import Corpus
 
     from benchmarks.accuracy import training_data
+    from benchmarks.cells import Setting
 
     nlp = spacy.blank("zh")
-    for name, text in (("weibo", "王小明去北京"), ("gsd", "今天天气很好")):
-        (tmp_path / name).mkdir()
-        out = tmp_path / name / ("train.pre.spacy" if name == "weibo" else "train.spacy")
-        DocBin(docs=[nlp.make_doc(text)]).to_disk(out)
-    assert training_data(tmp_path, "weibo", ()) == tmp_path / "weibo" / "train.pre.spacy"
-    mixed = training_data(tmp_path, "weibo", ("gsd",))
-    assert mixed == training_data(tmp_path, "weibo", ("gsd",))  # a second call reuses the folder
+    files = {"weibo/train.pre.spacy": "王小明去北京", "weibo/dev.pre.spacy": "李华在上海", "gsd/train.spacy": "今天天气很好"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        DocBin(docs=[nlp.make_doc(text)]).to_disk(tmp_path / name)
+    assert training_data(tmp_path, "weibo", Setting("cpu.cfg")) == tmp_path / "weibo" / "train.pre.spacy"
+    with_gsd = Setting("cpu.cfg", train_with=("gsd",))
+    mixed = training_data(tmp_path, "weibo", with_gsd)
+    assert mixed == training_data(tmp_path, "weibo", with_gsd)  # a second call reuses the folder
     texts = sorted(eg.reference.text for eg in Corpus(mixed)(nlp))
     assert texts == ["今天天气很好", "王小明去北京"]
+    all_ner = training_data(tmp_path, "weibo", Setting("cpu.cfg", train_on_dev=True))
+    assert all_ner.name == "weibo+weibo_dev"
+    assert sorted(eg.reference.text for eg in Corpus(all_ner)(nlp)) == ["李华在上海", "王小明去北京"]

