@@ -122,6 +122,10 @@ SETTINGS: Dict[str, Setting] = {
         "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps, dev split trained on (model-last)",
         train_on_dev=True,
     ),
+    "ner_1500_all": Setting(
+        MTL_CONFIG, {**NER_ONLY, **LONG}, "zh_mtl_ner: NER only, 1,500 steps, dev split trained on (model-last)",
+        train_on_dev=True,
+    ),
     "no_vectors": Setting(MTL_CONFIG, _without("vectors"), "NER only, without LAC's character vectors"),
     "no_lexicon": Setting(MTL_CONFIG, _without("lexicon"), "NER only, without jieba lexicon features"),
     "no_lac": Setting(MTL_CONFIG, _without("lac"), "NER only, without LAC's BiGRU states"),
@@ -168,4 +172,5 @@ MATRIX: List[Cell] = [
     ("weibo_merged", "trf_only", (0,)),
     ("peoples_daily", "full_aux02_1500_idrop03", (0,)),
     ("peoples_daily", "full_aux02_1500_all", (0, 1, 2)),
+    ("peoples_daily", "ner_1500_all", (0,)),
 ]
