@@ -172,5 +172,5 @@ MATRIX: List[Cell] = [
     ("weibo_merged", "trf_only", (0,)),
     ("peoples_daily", "full_aux02_1500_idrop03", (0,)),
     ("peoples_daily", "full_aux02_1500_all", (0, 1, 2)),
-    ("peoples_daily", "ner_1500_all", (0,)),
+    ("peoples_daily", "ner_1500_all", (0, 1, 2)),
 ]
