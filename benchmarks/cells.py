@@ -122,6 +122,13 @@ SETTINGS: Dict[str, Setting] = {
         "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps, dev split trained on (model-last)",
         train_on_dev=True,
     ),
+    "full_aux02_1500_tunelac_all": Setting(
+        MTL_CONFIG,
+        {**FULL, **AUX_02, **LONG, f"{SOURCES}.lac.fine_tune": "true"},
+        "zh_mtl_ner: full, auxiliary weights 0.2, 1,500 steps, LAC's encoder fine-tuned, "
+        "dev split trained on (model-last)",
+        train_on_dev=True,
+    ),
     "ner_1500_all": Setting(
         MTL_CONFIG, {**NER_ONLY, **LONG}, "zh_mtl_ner: NER only, 1,500 steps, dev split trained on (model-last)",
         train_on_dev=True,
@@ -173,4 +180,5 @@ MATRIX: List[Cell] = [
     ("peoples_daily", "full_aux02_1500_idrop03", (0,)),
     ("peoples_daily", "full_aux02_1500_all", (0, 1, 2)),
     ("peoples_daily", "ner_1500_all", (0, 1, 2)),
+    ("peoples_daily", "full_aux02_1500_tunelac_all", (0, 1, 2)),
 ]
