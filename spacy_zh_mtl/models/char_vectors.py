@@ -70,11 +70,13 @@ def init(model: Model, X: Any = None, Y: Any = None) -> None:
     if model.has_param("E") and model.get_param("E") is not None:
         return
     table = model.attrs["load_table"]()
-    vectors = model.ops.asarray2f(table.vectors)
+    # a copy: the optimizer updates parameters in place, and loaders may cache
+    # their table (LAC's is shared by the vectors and LAC-states sources)
+    vectors = model.ops.asarray2f(numpy.array(table.vectors, dtype="float32"))
     unknown = table.unknown if table.unknown is not None else numpy.zeros(vectors.shape[1])
     model.set_dim("nO", vectors.shape[1])
     model.set_param("E", vectors)
-    model.set_param("U", model.ops.asarray2f(numpy.asarray(unknown, dtype="f").reshape(1, -1)))
+    model.set_param("U", model.ops.asarray2f(numpy.array(unknown, dtype="float32").reshape(1, -1)))
     model.attrs["index"] = dict(table.index)
 
 
