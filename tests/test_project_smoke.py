@@ -201,8 +201,11 @@ def test_project_run_all(tmp_path):
         " 'ents': [(e.start_char, e.end_char, e.label_) for e in doc.ents],"
         " 'pkuseg': nlp.tokenizer.pkuseg_seg is not None, 'pipes': nlp.pipe_names}))\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), env.get("PYTHONPATH", "")]))
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    # a separate environment: the custom-corpus runs below keep ZH_MTL_TRAIN_ARGS (6 steps)
+    load_env = dict(env, PYTHONPATH=os.pathsep.join([str(site), env.get("PYTHONPATH", "")]))
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=load_env, capture_output=True, text=True, timeout=300
+    )
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     info = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert "".join(info["tokens"]) == "王小明去北京了"
@@ -224,6 +227,8 @@ def run_custom(project: Path, env: dict, *vars_: str) -> str:
     assert set(stats["splits"]) == {"train", "dev", "test"}
     assert "crossing_pkuseg" in stats["splits"]["test"]
     assert "ents_f" in json.loads((project / "metrics" / "custom_test.json").read_text())
+    # the train arguments of the environment reached this run too
+    assert "max_steps = 6" in (project / "training" / "model-last" / "config.cfg").read_text(encoding="utf8")
     return result.stdout
 
 
