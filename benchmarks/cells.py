@@ -206,4 +206,5 @@ MATRIX: List[Cell] = [
     ("peoples_daily", "ner_1500_tunelac_all", (1, 2)),
     ("weibo_merged", "full_aux02_1500_tunelac", (1, 2)),
     ("weibo_merged", "ner_1500_tunelac", (0, 1, 2)),
+    ("cluener", "full_aux02_1500_tunelac", (0,)),
 ]
