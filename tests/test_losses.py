@@ -6,7 +6,8 @@ import pytest
 import torch
 from torchcrf import CRF
 
-from spacy_zh_mtl.losses.consistency import IGNORE, consistency_loss
+from spacy_zh_mtl.losses.consistency import consistency_loss
+from spacy_zh_mtl.losses.targets import IGNORE
 from spacy_zh_mtl.losses.crf import crf_loss
 from spacy_zh_mtl.losses.dwa import DynamicWeightAverage
 from spacy_zh_mtl.pipeline.char_labels import CWS_TAGS, consistency_targets
@@ -88,15 +89,15 @@ def test_multitask_loss_normalises_auxiliary_terms_to_ner():
 
     def make(normalize):
         return MultitaskLoss(
-            ["ner", "pos"], weighting="fixed", task_weights={"pos": 0.5},
-            dwa_temperature=2.0, normalize=normalize, consistency=False,
+            ["ner", "pos"], weighting="fixed", task_weights={"ner": 1.0, "pos": 0.5},
+            dwa_temperature=2.0, normalize=normalize,
         )
 
     losses = {"ner": torch.tensor(20.0), "pos": torch.tensor(300.0)}
     for normalize, pos_scale in ((True, 0.1), (False, 1.0)):
         loss = make(normalize)
         assert float(loss.total(losses)) == pytest.approx(20.0 + 0.5 * 300.0)  # nothing seen yet
-        assert loss.record(losses, {"ner": 10, "pos": 15}) == {"ner": 20.0, "pos": 300.0}
+        loss.record({"ner": 20.0, "pos": 300.0}, {"ner": 10, "pos": 15})
         # per character: NER 2.0, POS 20.0 -> POS is scaled by 0.1 when normalising
         assert loss.scales() == pytest.approx({"ner": 1.0, "pos": pos_scale})
         assert float(loss.total(losses)) == pytest.approx(20.0 + 0.5 * pos_scale * 300.0)

@@ -1,6 +1,7 @@
 """The trained pipelines: the shared-transformer one (configs/cpu_trf.cfg,
-wordpieces only) and the pretrained-character one (configs/cpu.cfg): learning,
-token splitting, bad input, multi-process use."""
+wordpieces only) and the pretrained-character one (configs/cpu.cfg), each in
+standard mode and loaded in joint mode: learning, token splitting and
+joint-mode words, bad input, batching, multi-process use."""
 import sys
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from conftest import TRAIN_TEXTS, make_reference_docs, run_isolated
+from spacy_zh_mtl import load_joint
+
+pytestmark = pytest.mark.slow
 
 BAD_INPUTS = [
     "",
@@ -33,23 +37,61 @@ PIPELINES = {
 }
 
 
-@pytest.fixture(scope="module", params=list(PIPELINES))
+MODES = [(pipeline, mode) for pipeline in PIPELINES for mode in ("standard", "joint")]
+
+
+@pytest.fixture(scope="module", params=MODES, ids=[f"{p}-{m}" for p, m in MODES])
 def nlp(request):
-    return spacy.load(request.getfixturevalue(PIPELINES[request.param][0]))
+    pipeline, mode = request.param
+    path = request.getfixturevalue(PIPELINES[pipeline][0])
+    return spacy.load(path) if mode == "standard" else load_joint(path)
+
+
+def is_joint(nlp) -> bool:
+    return "tokens" in nlp.get_pipe("ner").settings.annotate
 
 
 def test_pipeline_order_and_learning(nlp):
-    assert nlp.pipe_names in [names for _, names in PIPELINES.values()]
+    names = [names for _, names in PIPELINES.values()]
+    if is_joint(nlp):
+        names = [[n for n in ns if n not in ("tok2vec", "tagger")] for ns in names]
+        assert nlp.tokenizer.segmenter == "char"
+    assert nlp.pipe_names in names
     assert nlp.get_pipe("ner").__class__.__name__ == "ZhMtlNer"
     examples = [Example(nlp.make_doc(ref.text), ref) for ref in make_reference_docs(nlp.vocab)]
     scores = nlp.evaluate(examples)
     assert scores["ents_f"] >= 0.9
     assert set(scores["ents_per_type"]) == {"PER", "LOC", "ORG"}
     assert scores["tag_acc"] >= 0.9
+    if is_joint(nlp):  # the words of the segmentation decoder
+        assert scores["token_f"] >= 0.9
+
+
+def test_joint_mode_writes_words_tags_and_entities(nlp, tmp_path):
+    if not is_joint(nlp):
+        pytest.skip("joint mode only")
+    tagset = set(nlp.get_pipe("ner").cfg["pos_tags"])
+    for ref in make_reference_docs(nlp.vocab)[:8]:
+        doc = nlp(ref.text)
+        assert [t.text for t in doc] == [t.text for t in ref]
+        assert [t.tag_ for t in doc] == [t.tag_ for t in ref]
+        assert all(any(t.i == e.start for t in doc) and e.end_char == doc[e.end - 1].idx + len(doc[e.end - 1]) for e in doc.ents)
+    for text in BAD_INPUTS:
+        doc = nlp(text)
+        assert "".join(t.text_with_ws for t in doc) == text
+        assert all(t.tag_ in tagset for t in doc)  # every token, whitespace included
+    nlp.to_disk(tmp_path / "joint")
+    reloaded = spacy.load(tmp_path / "joint")
+    assert reloaded.get_pipe("ner").settings.annotate == ["ents", "tokens", "tags"]
+    assert reloaded.tokenizer.segmenter == "char"
+    text = TRAIN_TEXTS[3]
+    assert [(t.text, t.tag_) for t in reloaded(text)] == [(t.text, t.tag_) for t in nlp(text)]
 
 
 def test_entity_inside_segmenter_token_is_split(nlp):
     # The segmenter gave 王小明去 as one token; the entity is 王小明.
+    if is_joint(nlp):
+        pytest.skip("standard mode only")
     doc = Doc(nlp.vocab, words=["王小明去", "北京"], spaces=[False, False])
     for _, proc in nlp.pipeline:
         doc = proc(doc)
@@ -87,9 +129,14 @@ def test_bad_input_gives_valid_doc(nlp, text):
 
 def test_pipe_matches_call_and_handles_batches(nlp):
     texts = TRAIN_TEXTS[:6] + BAD_INPUTS
-    piped = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(texts, batch_size=4)]
-    single = [[(e.start_char, e.end_char, e.label_) for e in nlp(t).ents] for t in texts]
+
+    def annotations(doc):
+        return [(e.start_char, e.end_char, e.label_) for e in doc.ents], [(t.idx, t.tag_) for t in doc]
+
+    piped = [annotations(d) for d in nlp.pipe(texts, batch_size=4)]
+    single = [annotations(nlp(t)) for t in texts]
     assert piped == single
+    assert any(ents for ents, _ in piped)
 
 
 MULTIPROCESS_SCRIPT = """

@@ -30,3 +30,36 @@ def test_viterbi_empty_batch():
     out = viterbi_decode(numpy.zeros((0, 0, 3), dtype="f"), numpy.zeros((0,), dtype="i"),
                          numpy.zeros(3), numpy.zeros(3), numpy.zeros((3, 3)))
     assert out.shape == (0, 0)
+
+
+def brute_force(emissions, start, end, transitions, joined, allowed):
+    """The best path by enumeration, honouring the constraints."""
+    import itertools
+
+    n, tags = emissions.shape
+    best, best_path = -numpy.inf, None
+    for path in itertools.product(range(tags), repeat=n):
+        if any(joined[t] and not allowed[path[t - 1], path[t]] for t in range(1, n)):
+            continue
+        score = start[path[0]] + emissions[0, path[0]] + end[path[-1]]
+        score += sum(transitions[path[t - 1], path[t]] + emissions[t, path[t]] for t in range(1, n))
+        if score > best:
+            best, best_path = score, list(path)
+    return best_path
+
+
+def test_constrained_viterbi_matches_enumeration():
+    rng = numpy.random.default_rng(0)
+    tags = 4
+    allowed = rng.random((tags, tags)) < 0.5
+    numpy.fill_diagonal(allowed, True)  # every constraint can be met
+    lengths = numpy.array([5, 3, 1, 5, 4])
+    emissions = rng.normal(size=(len(lengths), 5, tags)).astype("f")
+    joined = rng.random((len(lengths), 5)) < 0.5
+    start, end, transitions = rng.normal(size=tags), rng.normal(size=tags), rng.normal(size=(tags, tags))
+    got = viterbi_decode(emissions, lengths, start, end, transitions, joined=joined, allowed=allowed)
+    for i, n in enumerate(lengths.tolist()):
+        expected = brute_force(emissions[i, :n], start, end, transitions, joined[i, :n], allowed)
+        assert got[i, :n].tolist() == expected
+    unconstrained = viterbi_decode(emissions, lengths, start, end, transitions)
+    assert (got != unconstrained).any()  # the constraints changed some path

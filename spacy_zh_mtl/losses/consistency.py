@@ -8,7 +8,7 @@ entity label maps to on every character. Other characters are ignored.
 import torch
 import torch.nn.functional as F
 
-IGNORE = -100
+from .targets import IGNORE
 
 
 def consistency_loss(emissions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

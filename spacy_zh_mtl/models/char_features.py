@@ -1,7 +1,8 @@
 """Character features: the per-character rows of several feature sources, side by side.
 
-A feature source is any `Model[List[Doc], List[Floats2d]]` that gives one row
-per character of `doc.text` and sets its output width `nO` when initialized:
+A feature source is any `Model[List[Doc], Ragged]` that gives one row per
+character of every Doc's text (the batch's rows concatenated, one length per
+Doc) and sets its output width `nO` when initialized:
 the transformer's wordpieces (`wordpiece_features`), a pretrained character
 table (`char_vectors`), lexicon matches (`lexicon_features`), LAC's contextual
 states (`lac_encoder`). Adding a source is one module and one config block:
@@ -14,13 +15,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model
-from thinc.types import Floats2d
+from thinc.types import Ragged
 
 from ..char_index import n_chars
 
 
 @registry.architectures("spacy_zh_mtl.CharFeatures.v1")
-def build_char_features(sources: Dict[str, Any]) -> Model[List[Doc], List[Floats2d]]:
+def build_char_features(sources: Dict[str, Any]) -> Model[List[Doc], Ragged]:
     """Concatenate the rows of the named feature sources, per character.
 
     sources (Dict[str, Model]): name -> feature source. A source set to null
@@ -51,27 +52,26 @@ def init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
     model.set_dim("nO", sum(layer.get_dim("nO") for layer in model.layers))
 
 
-def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
-    ops = model.ops
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     outputs, backprops = zip(*(layer(docs, is_train) for layer in model.layers))
     widths = [layer.get_dim("nO") for layer in model.layers]
+    n_rows = sum(n_chars(doc) for doc in docs)
     for name, width, rows in zip(model.attrs["sources"], widths, outputs):
-        for doc, doc_rows in zip(docs, rows):
-            if doc_rows.shape != (n_chars(doc), width):
-                raise ValueError(
-                    f"char_features: source {name!r} gave {doc_rows.shape} for a Doc "
-                    f"of {n_chars(doc)} characters (expected one row of {width} per character)"
-                )
-    features = [
-        ops.xp.concatenate([rows[i] for rows in outputs], axis=1) for i in range(len(docs))
-    ]
+        if rows.dataXd.shape != (n_rows, width) or len(rows.lengths) != len(docs):
+            raise ValueError(
+                f"char_features: source {name!r} gave {rows.dataXd.shape} rows for {len(docs)} "
+                f"Docs of {n_rows} characters (expected one row of {width} per character)"
+            )
+    features = model.ops.xp.concatenate([rows.dataXd for rows in outputs], axis=1)
     offsets = [0]
     for width in widths:
         offsets.append(offsets[-1] + width)
+    lengths = outputs[0].lengths
 
-    def backprop(d_features: List[Floats2d]) -> List[Doc]:
+    def backprop(d_features: Ragged) -> List[Doc]:
+        d = d_features.dataXd
         for j, source_backprop in enumerate(backprops):
-            source_backprop([d[:, offsets[j] : offsets[j + 1]] for d in d_features])
+            source_backprop(Ragged(d[:, offsets[j] : offsets[j + 1]], lengths))
         return docs
 
-    return features, backprop
+    return Ragged(features, lengths), backprop

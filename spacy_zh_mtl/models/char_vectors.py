@@ -19,7 +19,7 @@ import numpy
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model
-from thinc.types import Floats1d, Floats2d, Ints1d
+from thinc.types import Floats1d, Floats2d, Ints1d, Ragged
 from wasabi import msg
 
 
@@ -46,7 +46,7 @@ CharTableLoader = Callable[[], CharTable]
 
 
 @registry.architectures("spacy_zh_mtl.CharVectors.v1")
-def build_char_vectors(table: CharTableLoader, fine_tune: bool = True) -> Model[List[Doc], List[Floats2d]]:
+def build_char_vectors(table: CharTableLoader, fine_tune: bool = True) -> Model[List[Doc], Ragged]:
     """A character feature source: every character gets its row of a
     pretrained table.
 
@@ -80,41 +80,60 @@ def init(model: Model, X: Any = None, Y: Any = None) -> None:
     model.attrs["index"] = dict(table.index)
 
 
-def char_rows(index: Dict[str, int], text: str) -> Ints1d:
-    """The table row of every character of `text`; -1 for the unknown row."""
-    rows = [index.get(c, -1) for c in text]
-    for i, row in enumerate(rows):
-        if row < 0:
-            rows[i] = index.get(unicodedata.normalize("NFKC", text[i]), -1)
-    return numpy.asarray(rows, dtype="int64")
+class CharIndex:
+    """A table's character -> row map as sorted code points, for vectorised
+    lookups of a whole batch's text."""
+
+    def __init__(self, index: Dict[str, int]) -> None:
+        self.index = index
+        chars = sorted(index)
+        self.points = numpy.array([ord(c) for c in chars], dtype=numpy.uint32)
+        self.table_rows = numpy.array([index[c] for c in chars], dtype="int64")
+
+    def rows(self, text: str) -> Ints1d:
+        """The table row of every character of `text`; -1 for the unknown row.
+        A character the table lacks is looked up again in NFKC form."""
+        points = numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32)
+        if not len(self.points):
+            return numpy.full(len(points), -1, dtype="int64")
+        slot = numpy.minimum(numpy.searchsorted(self.points, points), len(self.points) - 1)
+        rows = numpy.where(self.points[slot] == points, self.table_rows[slot], -1)
+        for i in numpy.flatnonzero(rows < 0).tolist():
+            rows[i] = self.index.get(unicodedata.normalize("NFKC", text[i]), -1)
+        return rows
 
 
-def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+def _char_index(model: Model) -> CharIndex:
+    """The model's lookup structure, built once from its `index` attr."""
+    cached = model.attrs.get("_lookup")
+    if cached is None or cached.index is not model.attrs["index"]:
+        cached = CharIndex(model.attrs["index"])
+        model.attrs["_lookup"] = cached
+    return cached
+
+
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     E = model.get_param("E")
     U = model.get_param("U")
-    index = model.attrs["index"]
     xp = model.ops.xp
-    all_rows = [char_rows(index, doc.text) for doc in docs]
-    outputs = []
-    for rows in all_rows:
-        out = E[xp.asarray(numpy.maximum(rows, 0))]
-        out[xp.asarray(rows < 0)] = U[0]
-        outputs.append(out)
+    lengths = model.ops.asarray1i([len(doc.text) for doc in docs])
+    rows = _char_index(model).rows("".join(doc.text for doc in docs))
+    known = rows >= 0
+    known_xp = xp.asarray(known)
+    out = E[xp.asarray(numpy.maximum(rows, 0))]
+    out[~known_xp] = U[0]
 
-    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
-        d_E = model.ops.alloc2f(*E.shape) if model.attrs["fine_tune"] else None
-        d_U = model.ops.alloc2f(*U.shape)
-        for rows, d_out in zip(all_rows, d_outputs):
-            known = rows >= 0
-            d_U[0] += d_out[xp.asarray(~known)].sum(axis=0)
-            if d_E is not None and known.any():
-                model.ops.scatter_add(d_E, model.ops.asarray1i(rows[known]), d_out[xp.asarray(known)])
-        if d_E is not None:
+    def backprop(d_out: Ragged) -> List[Doc]:
+        d = d_out.dataXd
+        d_U = d[~known_xp].sum(axis=0, keepdims=True)
+        if model.attrs["fine_tune"] and known.any():
+            d_E = model.ops.alloc2f(*E.shape)
+            model.ops.scatter_add(d_E, model.ops.asarray1i(rows[known]), d[known_xp])
             model.inc_grad("E", d_E)
-        model.inc_grad("U", d_U)
+        model.inc_grad("U", model.ops.asarray2f(d_U))
         return docs
 
-    return outputs, backprop
+    return Ragged(out, lengths), backprop
 
 
 @registry.misc("spacy_zh_mtl.text_char_vectors.v1")

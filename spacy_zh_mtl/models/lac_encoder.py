@@ -18,19 +18,19 @@ Install the loaders' dependencies with `pip install "spacy-zh-mtl[lac]"`.
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy
 import torch
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, PyTorchWrapper_v2
-from thinc.types import Floats2d
+from thinc.types import Ragged
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .char_vectors import CharTable, build_char_vectors
-from .torch_sequences import pad_sequences, unpadded_output
+from .torch_sequences import pad_ragged, ragged_output
 
 LAC_WIDTH = 128
 LAC_LAYERS = 2
@@ -60,6 +60,7 @@ class LacGru(nn.Module):
         )
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        self.gru.flatten_parameters()  # one contiguous weight block for cuDNN
         packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
         states, _ = self.gru(packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=features.shape[1])
@@ -67,7 +68,7 @@ class LacGru(nn.Module):
 
 
 @registry.architectures("spacy_zh_mtl.LacStates.v1")
-def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], List[Floats2d]]:
+def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], Ragged]:
     """A character feature source: the 256-d contextual states of LAC's
     pretrained BiGRU encoder (its embeddings and both GRU layers).
 
@@ -76,7 +77,7 @@ def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], List[Floats2d]
     """
     embed = build_char_vectors(table=lac_char_vectors(), fine_tune=fine_tune)
     encoder = PyTorchWrapper_v2(
-        LacGru(), convert_inputs=pad_sequences, convert_outputs=unpadded_output
+        LacGru(), convert_inputs=pad_ragged, convert_outputs=ragged_output
     )
     return Model(
         "lac_states",
@@ -94,24 +95,17 @@ def init(model: Model, X: Any = None, Y: Any = None) -> None:
     encoder.shims[0]._model.gru.load_state_dict(load_lac_weights().gru_state)
 
 
-def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     embed, encoder = model.layers
     train = is_train and model.attrs["fine_tune"]
     vectors, backprop_embed = embed(docs, train)
-    nonempty = [i for i, v in enumerate(vectors) if len(v)]
-    states = [model.ops.alloc2f(0, 2 * LAC_WIDTH) for _ in docs]
-    backprop_encoder: Optional[Callable] = None
-    if nonempty:
-        encoded, backprop_encoder = encoder([vectors[i] for i in nonempty], train)
-        for i, rows in zip(nonempty, encoded):
-            states[i] = rows
+    if not len(vectors.dataXd):
+        return Ragged(model.ops.alloc2f(0, 2 * LAC_WIDTH), vectors.lengths), lambda d: docs
+    states, backprop_encoder = encoder(vectors, train)
 
-    def backprop(d_states: List[Floats2d]) -> List[Doc]:
-        if train and backprop_encoder is not None:
-            d_vectors = [model.ops.alloc2f(*v.shape) for v in vectors]
-            for i, d in zip(nonempty, backprop_encoder([d_states[i] for i in nonempty])):
-                d_vectors[i] = d
-            backprop_embed(d_vectors)
+    def backprop(d_states: Ragged) -> List[Doc]:
+        if train:
+            backprop_embed(backprop_encoder(d_states))
         return docs
 
     return states, backprop

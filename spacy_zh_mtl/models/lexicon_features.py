@@ -12,13 +12,13 @@ model and serialised with the pipeline.
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model
-from thinc.types import Floats2d
+from thinc.types import Floats2d, Ragged
 from wasabi import msg
 
 from ..char_index import ragged_positions
@@ -31,7 +31,15 @@ MAX_WORD_LENGTH = 12
 
 @dataclass
 class Lexicon:
-    """Words with a type (index into `types`, -1 for none) and a weight."""
+    """Words with a type (index into `types`, -1 for none) and a weight.
+
+    Matching is vectorised over code points: for every length from 1 to the
+    longest word, one polynomial hash per position and one binary search in
+    the sorted hashes of the words and word prefixes of that length; a
+    position stops as soon as its piece begins no word, so most stop after
+    one or two characters. 64-bit hashes: a collision among the words and
+    the pieces of a batch is about as likely as 1 in 10^9.
+    """
 
     types: List[str]
     words: Dict[str, Tuple[int, float]] = field(default_factory=dict)
@@ -40,9 +48,7 @@ class Lexicon:
         if not self.words:
             raise ValueError("lexicon: no words (empty lexicon)")
         self.max_length = min(max(map(len, self.words)), MAX_WORD_LENGTH)
-        # proper prefixes of the words: a scan stops at the first piece that
-        # is none (most start characters begin no word longer than 2)
-        self.prefixes = {w[:i] for w in self.words for i in range(1, min(len(w), self.max_length))}
+        self._tables: Optional[List[_HashTable]] = None
 
     @property
     def width(self) -> int:
@@ -50,23 +56,51 @@ class Lexicon:
 
     def matches(self, text: str) -> numpy.ndarray:
         """(n_matches, 4) rows of start, length, type id (-1: none), weight."""
-        words, prefixes = self.words, self.prefixes
+        return self._matches(text, numpy.zeros(len(text), dtype="int64"))
+
+    def _matches(self, text: str, doc_of_char: numpy.ndarray) -> numpy.ndarray:
+        """The matches in `text` that lie within one document (`doc_of_char`:
+        the document of every character of the concatenated batch)."""
+        points = numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32).astype(numpy.uint64)
+        tables = self._hash_tables()
         found = []
-        n = len(text)
-        for start in range(n):
-            for end in range(start + 1, min(start + self.max_length, n) + 1):
-                piece = text[start:end]
-                entry = words.get(piece)
-                if entry is not None:
-                    found.append((start, end - start, entry[0], entry[1]))
-                if piece not in prefixes:
-                    break
-        return numpy.asarray(found, dtype="float64").reshape(-1, 4)
+        positions = numpy.arange(len(points))
+        hashes = numpy.zeros(len(points), dtype=numpy.uint64)
+        for length, table in enumerate(tables, 1):
+            inside = positions + length <= len(points)
+            positions, hashes = positions[inside], hashes[inside]
+            inside = doc_of_char[positions + length - 1] == doc_of_char[positions]
+            positions, hashes = positions[inside], hashes[inside]
+            if not len(positions):
+                break
+            hashes = hashes * _BASE + points[positions + length - 1]
+            slot = numpy.minimum(numpy.searchsorted(table.hashes, hashes), len(table.hashes) - 1)
+            hit = table.hashes[slot] == hashes
+            word = hit & table.is_word[slot]
+            if word.any():
+                rows = slot[word]
+                found.append(numpy.stack([
+                    positions[word], numpy.full(int(word.sum()), length), table.types[rows], table.weights[rows]
+                ], axis=1))
+            keep = hit & table.is_prefix[slot]
+            positions, hashes = positions[keep], hashes[keep]
+        if not found:
+            return numpy.zeros((0, 4), dtype="float64")
+        return numpy.concatenate(found).astype("float64")
 
     def features(self, text: str) -> Floats2d:
         """(len(text), width) set weights for every character of `text`."""
-        out = numpy.zeros((len(text), 1 + len(self.types), len(SETS)), dtype="float32")
-        found = self.matches(text)
+        return self.batch_features([text])
+
+    def batch_features(self, texts: Sequence[str]) -> Floats2d:
+        """(total characters, width) set weights for every character of the
+        texts, in order; no match crosses from one text into the next."""
+        text = "".join(texts)
+        lengths = numpy.fromiter(map(len, texts), dtype="int64", count=len(texts))
+        doc_of_char = numpy.repeat(numpy.arange(len(texts)), lengths)
+        n_groups = 1 + len(self.types)
+        out = numpy.zeros((len(text) * n_groups * len(SETS),), dtype="float32")
+        found = self._matches(text, doc_of_char)
         if len(found):
             typed = found[found[:, 2] >= 0]
             # every match counts for the "all words" group, typed ones for their type too
@@ -74,17 +108,26 @@ class Lexicon:
             groups = numpy.concatenate([numpy.zeros(len(found)), typed[:, 2] + 1]).astype("int64")
             start, length, weight = rows[:, 0].astype("int64"), rows[:, 1].astype("int64"), rows[:, 3]
             single = length == 1
-            numpy.maximum.at(out, (start[single], groups[single], SETS.index("S")), weight[single])
             multi = ~single
-            numpy.maximum.at(out, (start[multi], groups[multi], SETS.index("B")), weight[multi])
-            end = start[multi] + length[multi] - 1
-            numpy.maximum.at(out, (end, groups[multi], SETS.index("E")), weight[multi])
             inner = numpy.maximum(length - 2, 0)
-            positions = ragged_positions(start + 1, inner)
-            numpy.maximum.at(
-                out, (positions, numpy.repeat(groups, inner), SETS.index("M")), numpy.repeat(weight, inner)
-            )
+            positions = numpy.concatenate([
+                start[single], start[multi], start[multi] + length[multi] - 1, ragged_positions(start + 1, inner)
+            ])
+            sets = numpy.concatenate([
+                numpy.full(int(single.sum()), SETS.index("S")),
+                numpy.full(int(multi.sum()), SETS.index("B")),
+                numpy.full(int(multi.sum()), SETS.index("E")),
+                numpy.full(int(inner.sum()), SETS.index("M")),
+            ])
+            group = numpy.concatenate([groups[single], groups[multi], groups[multi], numpy.repeat(groups, inner)])
+            value = numpy.concatenate([weight[single], weight[multi], weight[multi], numpy.repeat(weight, inner)])
+            _scatter_max(out, (positions * n_groups + group) * len(SETS) + sets, value)
         return out.reshape(len(text), self.width)
+
+    def _hash_tables(self) -> List["_HashTable"]:
+        if self._tables is None:
+            self._tables = _build_tables(self.words, self.max_length)
+        return self._tables
 
     def to_dict(self) -> Dict[str, Any]:
         return {"types": self.types, "words": {w: list(e) for w, e in self.words.items()}}
@@ -94,11 +137,62 @@ class Lexicon:
         return cls(list(data["types"]), {w: (int(t), float(v)) for w, (t, v) in data["words"].items()})
 
 
+_BASE = numpy.uint64(1_000_003)
+
+
+@dataclass
+class _HashTable:
+    """The sorted hashes of the words and proper word prefixes of one length."""
+
+    hashes: numpy.ndarray
+    is_word: numpy.ndarray
+    is_prefix: numpy.ndarray
+    types: numpy.ndarray
+    weights: numpy.ndarray
+
+
+def _build_tables(words: Dict[str, Tuple[int, float]], max_length: int) -> List[_HashTable]:
+    """One table per length, hashing every word's prefixes column by column."""
+    kept = [w for w in words if len(w) <= max_length]
+    lengths = numpy.fromiter(map(len, kept), dtype="int64", count=len(kept))
+    padded = "".join(w.ljust(max_length, "\0") for w in kept)
+    points = numpy.frombuffer(padded.encode("utf-32-le"), dtype=numpy.uint32)
+    points = points.reshape(len(kept), max_length).astype(numpy.uint64)
+    types = numpy.fromiter((words[w][0] for w in kept), dtype="int64", count=len(kept))
+    weights = numpy.fromiter((words[w][1] for w in kept), dtype="float64", count=len(kept))
+    hashes = numpy.zeros(len(kept), dtype=numpy.uint64)
+    tables = []
+    for length in range(1, max_length + 1):
+        hashes = hashes * _BASE + points[:, length - 1]
+        reach = lengths >= length
+        keys, inverse = numpy.unique(hashes[reach], return_inverse=True)
+        ends_here = lengths[reach] == length
+        is_word = numpy.zeros(len(keys), dtype=bool)
+        is_word[inverse[ends_here]] = True
+        is_prefix = numpy.zeros(len(keys), dtype=bool)
+        is_prefix[inverse[~ends_here]] = True
+        key_types = numpy.full(len(keys), -1, dtype="int64")
+        key_weights = numpy.zeros(len(keys), dtype="float64")
+        key_types[inverse[ends_here]] = types[reach][ends_here]
+        key_weights[inverse[ends_here]] = weights[reach][ends_here]
+        tables.append(_HashTable(keys, is_word, is_prefix, key_types, key_weights))
+    return tables
+
+
+def _scatter_max(out: numpy.ndarray, index: numpy.ndarray, value: numpy.ndarray) -> None:
+    """out[index] = max(out[index], value), for repeated indices too (faster
+    than `numpy.maximum.at`): sort by index then value, keep each index's last."""
+    order = numpy.lexsort((value, index))
+    index, value = index[order], value[order]
+    last = numpy.append(index[1:] != index[:-1], True)
+    out[index[last]] = numpy.maximum(out[index[last]], value[last])
+
+
 LexiconLoader = Callable[[], Lexicon]
 
 
 @registry.architectures("spacy_zh_mtl.LexiconFeatures.v1")
-def build_lexicon_features(lexicon: LexiconLoader) -> Model[List[Doc], List[Floats2d]]:
+def build_lexicon_features(lexicon: LexiconLoader) -> Model[List[Doc], Ragged]:
     """A character feature source: B/M/E/S lexicon-match weights per
     character (per word type).
 
@@ -131,14 +225,15 @@ def _lexicon(model: Model) -> Lexicon:
     return cached[1]
 
 
-def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
-    lexicon = _lexicon(model)
-    outputs = [model.ops.asarray2f(lexicon.features(doc.text)) for doc in docs]
+def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
+    texts = [doc.text for doc in docs]
+    features = model.ops.asarray2f(_lexicon(model).batch_features(texts))
+    lengths = model.ops.asarray1i([len(text) for text in texts])
 
-    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+    def backprop(d_features: Ragged) -> List[Doc]:
         return docs
 
-    return outputs, backprop
+    return Ragged(features, lengths), backprop
 
 
 @registry.misc("spacy_zh_mtl.jieba_lexicon.v1")

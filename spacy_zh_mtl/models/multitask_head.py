@@ -10,7 +10,9 @@ from torchcrf import CRF
 class MultitaskCrfHead(nn.Module):
     """BiGRU over character vectors shared by all tasks, then one linear
     emission layer and one CRF (pytorch-crf) per task. `input_dropout` drops
-    feature values before the BiGRU, `dropout` its outputs.
+    feature values before the BiGRU, `dropout` its outputs. With
+    `hidden_size` 0 there is no shared BiGRU: the emission layers read the
+    (dropped-out) features directly.
 
     `forward` returns the emissions of all tasks concatenated along the last
     axis, in the order of `task_sizes`; the CRFs are used by the losses and the
@@ -28,10 +30,13 @@ class MultitaskCrfHead(nn.Module):
         super().__init__()
         self.task_sizes = dict(task_sizes)
         self.input_dropout = nn.Dropout(input_dropout)
-        self.gru = nn.GRU(n_in, hidden_size, batch_first=True, bidirectional=True)
+        self.gru = (
+            nn.GRU(n_in, hidden_size, batch_first=True, bidirectional=True) if hidden_size else None
+        )
         self.dropout = nn.Dropout(dropout)
+        n_hidden = 2 * hidden_size if hidden_size else n_in
         self.emitters = nn.ModuleDict(
-            {task: nn.Linear(2 * hidden_size, size) for task, size in task_sizes.items()}
+            {task: nn.Linear(n_hidden, size) for task, size in task_sizes.items()}
         )
         self.crfs = nn.ModuleDict(
             {task: CRF(size, batch_first=True) for task, size in task_sizes.items()}
@@ -41,12 +46,12 @@ class MultitaskCrfHead(nn.Module):
         """features: (batch, max_chars, n_in); lengths: (batch,) characters per doc.
         Returns (batch, max_chars, sum of task sizes) emission scores.
         """
-        packed = pack_padded_sequence(
-            self.input_dropout(features), lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        hidden, _ = self.gru(packed)
-        hidden, _ = pad_packed_sequence(
-            hidden, batch_first=True, total_length=features.shape[1]
-        )
+        hidden = self.input_dropout(features)
+        if self.gru is not None:
+            # one contiguous weight block for cuDNN (a no-op on CPU)
+            self.gru.flatten_parameters()
+            packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            hidden, _ = self.gru(packed)
+            hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
         hidden = self.dropout(hidden)
         return torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)

@@ -2,21 +2,21 @@
 
 The model's output is one (n_nonempty_docs, max_chars, n_tags) array: the
 emission scores of every task side by side, in the order of the task sizes
-the component gives it (`ner` first). `task_emissions` splits it by task and
-`task_crf` gives a task's CRF; nothing else needs to know the layout.
+the component gives it (`ner` first). `task_sizes` gives that layout,
+`task_crfs` the CRF layers the loss trains and `crf_parameters` their scores
+as arrays for decoding; nothing else needs to know the torch module.
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, PyTorchWrapper_v2
-from thinc.types import Floats2d, Floats3d
+from thinc.types import Floats1d, Floats2d, Floats3d
 from torchcrf import CRF
 
-from ..char_index import n_chars
 from .char_features import build_char_features
 from .multitask_head import MultitaskCrfHead
-from .torch_sequences import pad_sequences, padded_output
+from .torch_sequences import pad_ragged, padded_output
 from .wordpiece_features import build_wordpiece_features
 
 
@@ -40,7 +40,8 @@ def build_multitask_char_tagger(
         `spacy_zh_mtl.CharFeatures.v1` over named sources (pretrained
         character vectors, lexicon matches, LAC states). At least one of
         `tok2vec` and `char_features` is needed.
-    hidden_size (int): BiGRU hidden size per direction (paper: 100).
+    hidden_size (int): BiGRU hidden size per direction (paper: 100); 0 puts
+        the emission layers directly on the character features.
     dropout (float): dropout on the BiGRU output.
     grad_factor (float): scales the gradient passed back to the transformer.
     input_dropout (float): dropout on the character features, before the BiGRU
@@ -50,8 +51,8 @@ def build_multitask_char_tagger(
     the character features and the task sizes in `model.attrs["task_sizes"]`
     (set by the component).
     """
-    if hidden_size <= 0:
-        raise ValueError(f"hidden_size must be > 0, got {hidden_size}")
+    if hidden_size < 0:
+        raise ValueError(f"hidden_size must be >= 0, got {hidden_size}")
     for name, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {rate}")
@@ -115,7 +116,7 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
         model.attrs["dropout"],
         model.attrs["input_dropout"],
     )
-    head = PyTorchWrapper_v2(module, convert_inputs=pad_sequences, convert_outputs=padded_output)
+    head = PyTorchWrapper_v2(module, convert_inputs=pad_ragged, convert_outputs=padded_output)
     model.layers.append(head)
     model.set_ref("head", head)
     model.attrs["task_sizes"] = dict(task_sizes)
@@ -126,40 +127,38 @@ def head_module(model: Model) -> MultitaskCrfHead:
     return model.get_ref("head").shims[0]._model
 
 
-def task_emissions(model: Model, emissions: Any) -> Dict[str, Any]:
-    """Split the model's output (numpy, cupy or torch) into per-task emissions."""
-    sizes = head_module(model).task_sizes
-    bounds, start = {}, 0
-    for task, size in sizes.items():
-        bounds[task] = emissions[..., start : start + size]
-        start += size
-    return bounds
+def task_sizes(model: Model) -> Dict[str, int]:
+    """Tag-set size per task, in the order of the emissions' last axis."""
+    return dict(head_module(model).task_sizes)
 
 
-def task_crf(model: Model, task: str) -> CRF:
-    """The CRF of `task` (its transition scores decode and train the task)."""
-    return head_module(model).crfs[task]
+def task_crfs(model: Model) -> Dict[str, CRF]:
+    """Each task's CRF layer: the multitask loss trains its transitions."""
+    return dict(head_module(model).crfs)
+
+
+def crf_parameters(model: Model) -> Dict[str, Tuple[Floats1d, Floats1d, Floats2d]]:
+    """Each task's CRF scores as numpy arrays (start, end, transitions), for
+    decoding."""
+    return {
+        task: tuple(
+            param.detach().cpu().numpy()
+            for param in (crf.start_transitions, crf.end_transitions, crf.transitions)
+        )
+        for task, crf in head_module(model).crfs.items()
+    }
 
 
 def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats3d, Callable]:
     char_features = model.get_ref("char_features")
     head = model.get_ref("head")
     features, backprop_features = char_features(docs, is_train)
-    nonempty = [i for i, doc in enumerate(docs) if n_chars(doc)]
-    if not nonempty:
+    if not len(features.dataXd):
         n_tags = sum(head_module(model).task_sizes.values())
-
-        def backprop_empty(d_emissions: Floats3d) -> List[Doc]:
-            return []
-
-        return model.ops.alloc3f(0, 0, n_tags), backprop_empty
-    emissions, backprop_head = head([features[i] for i in nonempty], is_train)
+        return model.ops.alloc3f(0, 0, n_tags), lambda d_emissions: []
+    emissions, backprop_head = head(features, is_train)
 
     def backprop(d_emissions: Floats3d) -> List[Doc]:
-        d_nonempty = backprop_head(d_emissions)
-        d_features = [model.ops.alloc2f(*f.shape) for f in features]
-        for i, d in zip(nonempty, d_nonempty):
-            d_features[i] = d
-        return backprop_features(d_features)
+        return backprop_features(backprop_head(d_emissions))
 
     return emissions, backprop

@@ -1,34 +1,50 @@
-"""Converters between per-Doc character rows and padded torch batches, for
-torch modules wrapped with thinc's `PyTorchWrapper_v2` that take
+"""Converters between a batch's character rows (a Ragged: every Doc's rows
+concatenated, one length per Doc) and padded torch batches, for torch modules
+wrapped with thinc's `PyTorchWrapper_v2` that take
 `(features: (batch, max_chars, width), lengths: (batch,))`.
-"""
-from typing import Callable, List, Tuple
 
+Padding and unpadding are one scatter or gather per batch on the active
+backend (numpy or cupy), with the index arrays built once on the host. Docs
+without characters have no row in the padded batch (packed sequences need
+lengths of at least 1).
+"""
+from typing import Callable, Tuple
+
+import numpy
 import torch
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
-from thinc.types import Floats2d, Floats3d
+from thinc.types import Floats2d, Floats3d, Ints1d, Ragged
 
 
-def pad_sequences(
-    model: Model, features: List[Floats2d], is_train: bool
-) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], List[Floats2d]]]:
-    """Pad a list of (n_chars, width) arrays into the module's arguments."""
-    lengths = [len(f) for f in features]
-    padded = model.ops.pad(features)
-    torch_lengths = torch.tensor(lengths, dtype=torch.int64)
-    args = ArgsKwargs(
-        args=(xp2torch(padded, requires_grad=is_train), torch_lengths), kwargs={}
-    )
+def padded_positions(lengths: Ints1d) -> Tuple[Ints1d, Ints1d, Ints1d]:
+    """For the rows of a Ragged with these lengths: the padded batch row and
+    column of each (empty sequences left out), and the non-zero lengths."""
+    lengths = numpy.asarray(lengths, dtype="int64")
+    nonempty = lengths[lengths > 0]
+    rows = numpy.repeat(numpy.arange(len(nonempty)), nonempty)
+    cols = numpy.arange(int(nonempty.sum())) - numpy.repeat(numpy.cumsum(nonempty) - nonempty, nonempty)
+    return rows, cols, nonempty
 
-    def backprop(d_args: ArgsKwargs) -> List[Floats2d]:
+
+def pad_ragged(model: Model, features: Ragged, is_train: bool) -> Tuple[ArgsKwargs, Callable]:
+    """The module's arguments from a batch's character rows."""
+    xp = model.ops.xp
+    rows, cols, lengths = padded_positions(model.ops.to_numpy(features.lengths))
+    data = features.dataXd
+    padded = model.ops.alloc3f(len(lengths), int(lengths.max()) if len(lengths) else 0, data.shape[1])
+    rows_xp, cols_xp = xp.asarray(rows), xp.asarray(cols)
+    padded[rows_xp, cols_xp] = data
+    args = ArgsKwargs(args=(xp2torch(padded, requires_grad=is_train), torch.from_numpy(lengths)), kwargs={})
+
+    def backprop(d_args: ArgsKwargs) -> Ragged:
         d_padded = torch2xp(d_args.args[0])
-        return [d_padded[i, :n] for i, n in enumerate(lengths)]
+        return Ragged(d_padded[rows_xp, cols_xp], features.lengths)
 
     return args, backprop
 
 
 def padded_output(
-    model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
+    model: Model, inputs_outputs: Tuple[Ragged, torch.Tensor], is_train: bool
 ) -> Tuple[Floats3d, Callable[[Floats3d], ArgsKwargs]]:
     """The module's (batch, max_chars, width) output, kept padded."""
     _, output = inputs_outputs
@@ -39,20 +55,20 @@ def padded_output(
     return torch2xp(output), backprop
 
 
-def unpadded_output(
-    model: Model, inputs_outputs: Tuple[List[Floats2d], torch.Tensor], is_train: bool
-) -> Tuple[List[Floats2d], Callable[[List[Floats2d]], ArgsKwargs]]:
-    """The module's output cut back to one (n_chars, width) array per Doc."""
+def ragged_output(
+    model: Model, inputs_outputs: Tuple[Ragged, torch.Tensor], is_train: bool
+) -> Tuple[Ragged, Callable[[Ragged], ArgsKwargs]]:
+    """The module's output back as character rows, in the input's layout."""
     inputs, output = inputs_outputs
-    lengths = [len(x) for x in inputs]
+    xp = model.ops.xp
+    rows, cols, _ = padded_positions(model.ops.to_numpy(inputs.lengths))
+    rows_xp, cols_xp = xp.asarray(rows), xp.asarray(cols)
     padded = torch2xp(output)
 
-    def backprop(d_outputs: List[Floats2d]) -> ArgsKwargs:
-        d_padded = model.ops.pad(d_outputs, round_to=1)
-        if d_padded.shape[1] < output.shape[1]:
-            d_padded = model.ops.xp.pad(
-                d_padded, ((0, 0), (0, output.shape[1] - d_padded.shape[1]), (0, 0))
-            )
+    def backprop(d_ragged: Ragged) -> ArgsKwargs:
+        d_padded = model.ops.alloc3f(*padded.shape)
+        d_padded[rows_xp, cols_xp] = d_ragged.dataXd
         return ArgsKwargs(args=(output,), kwargs={"grad_tensors": [xp2torch(d_padded)]})
 
-    return [padded[i, :n] for i, n in enumerate(lengths)], backprop
+    data: Floats2d = padded[rows_xp, cols_xp] if len(rows) else model.ops.alloc2f(0, padded.shape[-1])
+    return Ragged(data, inputs.lengths), backprop

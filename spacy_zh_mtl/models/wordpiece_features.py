@@ -44,7 +44,7 @@ def build_wordpiece_listener(upstream: str = "*") -> Model[List[Doc], List[Any]]
 @registry.architectures("spacy_zh_mtl.WordpieceFeatures.v1")
 def build_wordpiece_features(
     tok2vec: Model, grad_factor: float = 1.0
-) -> Model[List[Doc], List[Floats2d]]:
+) -> Model[List[Doc], Ragged]:
     """A character feature source: one row per character, pooled from the
     wordpiece vectors of a transformer.
 
@@ -78,17 +78,15 @@ def _features_init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -
     )
 
 
-def _features_forward(
-    model: Model, docs: List[Doc], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
+def _features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     tok2vec, pool = model.layers
     trf_output, backprop_tok2vec = tok2vec(docs, is_train)
     features, backprop_pool = pool((docs, trf_output), is_train)
     width = model.get_dim("nO")
-    # Docs the transformer had no output for (empty texts) get (n, 0) rows.
-    features = [f if f.shape[1] == width else model.ops.alloc2f(len(f), width) for f in features]
+    if features.dataXd.shape[1] != width:  # no Doc had transformer output (empty texts)
+        features = Ragged(model.ops.alloc2f(len(features.dataXd), width), features.lengths)
 
-    def backprop(d_features: List[Floats2d]) -> List[Doc]:
+    def backprop(d_features: Ragged) -> List[Doc]:
         return backprop_tok2vec(backprop_pool(d_features))
 
     return features, backprop
@@ -96,7 +94,7 @@ def _features_forward(
 
 def wordpieces_to_chars(
     grad_factor: float = 1.0,
-) -> Model[Tuple[List[Doc], List[TransformerData]], List[Floats2d]]:
+) -> Model[Tuple[List[Doc], List[TransformerData]], Ragged]:
     """Pool wordpiece vectors into one vector per character of each Doc,
     given the Docs and their transformer output.
     """
@@ -105,36 +103,49 @@ def wordpieces_to_chars(
 
 def forward(
     model: Model, inputs: Tuple[List[Doc], List[TransformerData]], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
+) -> Tuple[Ragged, Callable]:
+    """One gather and one mean over the whole batch: every Doc's wordpiece
+    rows are stacked, and the character alignments (built on the host) are
+    offset into the stack, so there is one device call per batch, not per Doc.
+    """
     docs, trf_datas = inputs
     grad_factor = model.attrs["grad_factor"]
     ops = model.ops
-    outputs: List[Floats2d] = []
-    backprops = []
+    lengths = numpy.array([n_chars(doc) for doc in docs], dtype="int32")
+    sources, aligns, shapes = [], [], []
+    offset = 0
     for doc, trf_data in zip(docs, trf_datas):
         hidden = trf_data.model_output.get("last_hidden_state")
+        shapes.append(None if hidden is None else hidden.shape)
         if hidden is None or hidden.size == 0:
-            width = 0 if hidden is None else hidden.shape[-1]
-            outputs.append(ops.alloc2f(n_chars(doc), width))
-            backprops.append(None)
+            # no transformer output: no wordpiece for any character
+            aligns.append(Ragged(numpy.zeros((0,), dtype="int32"), numpy.zeros((n_chars(doc),), dtype="int32")))
             continue
         src = ops.reshape2f(hidden, -1, hidden.shape[-1])
-        cpu_align = char_alignment(doc, trf_data)
-        align = Ragged(ops.asarray1i(cpu_align.dataXd), ops.asarray1i(cpu_align.lengths))
-        gathered, backprop_gather = apply_alignment(ops, align, src)
-        outputs.append(ops.reduce_mean(cast(Floats2d, gathered.dataXd), align.lengths))
-        backprops.append((backprop_gather, align.lengths))
+        align = char_alignment(doc, trf_data)
+        aligns.append(Ragged(align.dataXd + offset, align.lengths))
+        sources.append(src)
+        offset += len(src)
+    width = sources[0].shape[1] if sources else 0
+    char_lengths = numpy.concatenate([a.lengths for a in aligns]) if aligns else numpy.zeros((0,), "int32")
+    rows = numpy.concatenate([a.dataXd for a in aligns]) if aligns else numpy.zeros((0,), "int32")
+    stacked = ops.xp.concatenate(sources) if sources else ops.alloc2f(0, width)
+    align = Ragged(ops.asarray1i(rows), ops.asarray1i(char_lengths))
+    gathered, backprop_gather = apply_alignment(ops, align, stacked)
+    # characters without a wordpiece (length 0) get a zero row from the mean
+    pooled = ops.reduce_mean(cast(Floats2d, gathered.dataXd), align.lengths)
 
-    def backprop(d_outputs: List[Floats2d]) -> List[TransformerData]:
-        d_trf_datas = []
-        for trf_data, d_output, bp in zip(trf_datas, d_outputs, backprops):
-            hidden = trf_data.model_output.get("last_hidden_state")
-            d_hidden = ops.alloc(hidden.shape if hidden is not None else (0,), dtype="f")
-            if bp is not None:
-                backprop_gather, lengths = bp
-                d_gathered = ops.backprop_reduce_mean(d_output, lengths)
-                d_src = backprop_gather(Ragged(d_gathered, lengths)) * grad_factor
-                d_hidden = d_src.reshape(hidden.shape)
+    def backprop(d_pooled: Ragged) -> List[TransformerData]:
+        d_gathered = ops.backprop_reduce_mean(cast(Floats2d, d_pooled.dataXd), align.lengths)
+        d_stacked = backprop_gather(Ragged(d_gathered, align.lengths)) * grad_factor
+        d_trf_datas, start = [], 0
+        for trf_data, shape in zip(trf_datas, shapes):
+            if shape is None or not numpy.prod(shape):
+                d_hidden = ops.alloc(shape if shape is not None else (0,), dtype="f")
+            else:
+                n = int(numpy.prod(shape[:-1]))
+                d_hidden = d_stacked[start : start + n].reshape(shape)
+                start += n
             d_trf_datas.append(
                 TransformerData(
                     model_output=ModelOutput(last_hidden_state=d_hidden),
@@ -144,7 +155,7 @@ def forward(
             )
         return d_trf_datas
 
-    return outputs, backprop
+    return Ragged(pooled, ops.asarray1i(lengths)), backprop
 
 
 def _spelled_out(text: str, targets: List[str]) -> Optional[Ints1d]:

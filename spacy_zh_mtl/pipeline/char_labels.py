@@ -4,7 +4,6 @@ Labels are read from a reference Doc by character offset, so they never depend
 on how the text was tokenised. `None` means the Doc has no annotation for the
 task: its loss is masked, never read as "O".
 """
-from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy
@@ -15,7 +14,7 @@ from thinc.types import Ints1d
 from wasabi import msg
 
 from ..char_index import char_token_index, n_chars, token_bounds
-from ..losses.consistency import IGNORE
+from ..losses.targets import IGNORE, CharTargets
 
 CWS_TAGS = ("B", "I", "E", "S")
 SPACE_TAG = "_SP"
@@ -40,6 +39,15 @@ class EntityTagScheme:
             [-1] + [i for i in range(len(self.labels)) for _ in prefixes]
         )
         self._first_tag = {label: 1 + i * len(prefixes) for i, label in enumerate(self.labels)}
+
+    def continuation(self) -> numpy.ndarray:
+        """(tags, tags) bool: the transitions previous -> next that put no
+        entity boundary between two characters (O -> O, or B-/I-X -> I-/E-X)."""
+        prev_open = numpy.isin(self.prefix, (BEGIN, INSIDE))[:, None]
+        next_cont = numpy.isin(self.prefix, (INSIDE, END))[None, :]
+        same = self.label_of_tag[:, None] == self.label_of_tag[None, :]
+        outside = (self.prefix[:, None] == OUTSIDE) & (self.prefix[None, :] == OUTSIDE)
+        return outside | (prev_open & next_cont & same)
 
     def encode(self, spans: Sequence[CharSpan], n_chars: int) -> Ints1d:
         """Tag ids for `n_chars` characters with the given entity spans."""
@@ -76,6 +84,14 @@ class EntityTagScheme:
         return [
             (int(s), int(e), self.labels[label[s]]) for s, e in zip(starts.tolist(), ends.tolist())
         ]
+
+
+def cws_continuation() -> numpy.ndarray:
+    """(4, 4) bool: the segmentation transitions that keep two characters in
+    one word (B or I followed by I or E)."""
+    opens = numpy.isin(CWS_TAGS, ("B", "I"))
+    continues = numpy.isin(CWS_TAGS, ("I", "E"))
+    return opens[:, None] & continues[None, :]
 
 
 def entity_spans(doc: Doc) -> Optional[List[CharSpan]]:
@@ -153,24 +169,6 @@ def consistency_targets(
         if label in entity_pos_ids:
             pos[start:end] = entity_pos_ids[label]
     return cws, pos
-
-
-@dataclass
-class CharTargets:
-    """Padded (batch, steps) gold tag ids per task for a batch of reference
-    Docs, whether each Doc has the task's annotation, the NER cost per
-    character, and the consistency targets (IGNORE where there is none).
-    """
-
-    lengths: Ints1d
-    gold: Dict[str, numpy.ndarray] = field(default_factory=dict)
-    available: Dict[str, numpy.ndarray] = field(default_factory=dict)
-    ner_cost: Optional[numpy.ndarray] = None
-    consistency: Dict[str, numpy.ndarray] = field(default_factory=dict)
-
-    def n_chars(self, task: str) -> int:
-        """Characters that carry `task`'s gold in this batch."""
-        return int(self.lengths[self.available[task]].sum())
 
 
 def batch_targets(

@@ -2,7 +2,7 @@
 from collections import defaultdict
 from typing import Any, Callable, Dict, Iterable
 
-from spacy.scorer import PRFScore
+from spacy.scorer import PRFScore, Scorer
 from spacy.training import Example
 from spacy.util import registry
 
@@ -36,6 +36,21 @@ def score_char_ents(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
         "ents_f": totals.fscore,
         "ents_per_type": {label: prf.to_dict() for label, prf in sorted(per_type.items())},
     }
+
+
+def score_words_and_tags(examples: Iterable[Example], tags: bool) -> Dict[str, Any]:
+    """Word P/R/F (`token_p/r/f`) and, with `tags`, tag accuracy (`tag_acc`)
+    of the predicted tokens, against the references that are word-segmented
+    (a reference of single characters, like a character-level NER corpus, has
+    no words to compare with)."""
+    segmented = [eg for eg in examples if any(len(token) > 1 for token in eg.reference)]
+    if not segmented:
+        return {"token_p": None, "token_r": None, "token_f": None, **({"tag_acc": None} if tags else {})}
+    scores = Scorer.score_tokenization(segmented)
+    scores.pop("token_acc", None)
+    if tags:
+        scores.update(Scorer.score_token_attr(segmented, "tag"))
+    return scores
 
 
 @registry.scorers("spacy_zh_mtl.char_ents_scorer.v1")

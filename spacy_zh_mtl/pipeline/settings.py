@@ -1,11 +1,14 @@
 """The settings of `zh_mtl_ner`, validated where the component is created or loaded."""
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Dict, List, Optional, Sequence
 
-from ..losses.multitask import LOSS_TERMS, check_task_weights
+from ..losses.targets import LOSS_TERMS
 from .char_labels import SCHEMES
 
 TASKS = ("ner", "cws", "pos")
+# what the component writes: entities (always), words from its segmentation
+# decoder, and their tags from its POS decoder
+ANNOTATIONS = ("ents", "tokens", "tags")
 PROPER_NOUN_TAGS = ("NR", "NNP", "PROPN")
 
 
@@ -31,19 +34,28 @@ class MultitaskSettings:
         (raises recall); 0 is off.
     outside_cost: the same for characters outside entities (raises
         precision); 0 is off.
+    annotate: what prediction writes. ["ents"]: entities, splitting the
+        tokenizer's tokens at entity boundaries (standard mode, after pkuseg
+        and a tagger). ["ents", "tokens", "tags"]: joint mode, one pass writes
+        words (from the segmentation decoder; entity boundaries win), their
+        tags (POS decoder) and the entities, so the pipeline needs no pkuseg
+        and no tagger: a character tokenizer is enough.
     """
 
     tasks: Sequence[str] = TASKS
     consistency: bool = True
     ner_scheme: str = "BIO"
     weighting: str = "dwa"
-    task_weights: Dict[str, float] = field(default_factory=dict)
+    task_weights: Dict[str, float] = field(
+        default_factory=lambda: {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2}
+    )
     dwa_temperature: float = 2.0
     normalize_losses: bool = True
     entity_pos: Dict[str, str] = field(default_factory=dict)
     default_entity_pos: Optional[str] = None
     entity_cost: float = 0.0
     outside_cost: float = 0.0
+    annotate: Sequence[str] = ("ents",)
 
     def __post_init__(self) -> None:
         unknown = [task for task in self.tasks if task not in TASKS]
@@ -68,6 +80,7 @@ class MultitaskSettings:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         self.entity_pos = dict(self.entity_pos)
+        self.annotate = check_annotate(self.annotate, self.tasks)
 
     @property
     def loss_terms(self) -> List[str]:
@@ -96,6 +109,43 @@ class MultitaskSettings:
                 raise ValueError(
                     f"entity_pos / default_entity_pos map to tag(s) not in the POS tagset: {bad}"
                 )
+
+
+def check_task_weights(weights: Dict[str, float]) -> Dict[str, float]:
+    """All four term weights (missing ones 1.0), validated."""
+    unknown = [term for term in weights if term not in LOSS_TERMS]
+    if unknown:
+        raise ValueError(f"task_weights: unknown term(s) {unknown}; choose from {list(LOSS_TERMS)}")
+    negative = {term: w for term, w in weights.items() if w < 0}
+    if negative:
+        raise ValueError(f"task_weights must be >= 0, got {negative}")
+    return {term: float(weights.get(term, 1.0)) for term in LOSS_TERMS}
+
+
+def check_annotate(annotate: Sequence[str], tasks: Sequence[str]) -> List[str]:
+    """The annotations in canonical order, validated against the tasks."""
+    unknown = [a for a in annotate if a not in ANNOTATIONS]
+    if unknown:
+        raise ValueError(f"annotate: unknown value(s) {unknown}; choose from {list(ANNOTATIONS)}")
+    if "ents" not in annotate:
+        raise ValueError(f"annotate must include 'ents', got {list(annotate)}")
+    needs = {"tokens": "cws", "tags": "pos"}
+    for what, task in needs.items():
+        if what in annotate and task not in tasks:
+            raise ValueError(f"annotate = {list(annotate)} writes {what} from the '{task}' decoder, but tasks = {list(tasks)}")
+    if "tags" in annotate and "tokens" not in annotate:
+        raise ValueError("annotate: 'tags' needs 'tokens' (tags are written per predicted word)")
+    return [a for a in ANNOTATIONS if a in annotate]
+
+
+def default_settings() -> Dict[str, Any]:
+    """The factory's default config entries, from the dataclass defaults (the
+    one place they are defined)."""
+    defaults: Dict[str, Any] = {}
+    for f in fields(MultitaskSettings):
+        value = f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
+        defaults[f.name] = list(value) if isinstance(value, tuple) else value
+    return defaults
 
 
 assert set(LOSS_TERMS) == set(TASKS) | {"consistency"}

@@ -1,29 +1,32 @@
-"""The `zh_mtl_ner` component: character-level multitask NER on a shared transformer."""
+"""The `zh_mtl_ner` component: character-level multitask NER that can also
+write the words and tags of its segmentation and POS decoders (joint mode)."""
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 import srsly
-import torch
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate, torch2xp, xp2torch
-from thinc.types import Floats3d, Ints1d
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats3d
 from wasabi import msg
 
 from ..char_index import n_chars
-from ..losses.multitask import MultitaskLoss
-from ..models.multitask_tagger import build_head, task_crf, task_emissions
+from ..losses.multitask import LossResult, MultitaskLoss
+from ..losses.targets import CharTargets, split_by_task
+from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
 from ..models.optimizers import finish_update_two_rates
-from ..models.viterbi import viterbi_decode
 from ..models.wordpiece_features import transformer_node_ids
-from .char_labels import CWS_TAGS, SPACE_TAG, CharTargets, EntityTagScheme, batch_targets, report_annotation
-from .entity_tokens import check_pipeline_order, realign_transformer_data, set_char_entities
-from .settings import TASKS, MultitaskSettings
+from .char_labels import CWS_TAGS, SPACE_TAG, EntityTagScheme, batch_targets, report_annotation
+from .decoding import Decoded, decode_batch
+from .entity_tokens import check_pipeline_order, set_char_entities
+from .scoring import score_words_and_tags
+from .settings import MultitaskSettings, default_settings
+from .word_tokens import set_words
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -41,20 +44,10 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 @Language.factory(
     "zh_mtl_ner",
-    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", "token.tag"],
     default_config={
         "model": DEFAULT_MODEL,
-        "tasks": list(TASKS),
-        "consistency": True,
-        "ner_scheme": "BIO",
-        "weighting": "dwa",
-        "task_weights": {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2},
-        "dwa_temperature": 2.0,
-        "normalize_losses": True,
-        "entity_pos": {},
-        "default_entity_pos": None,
-        "entity_cost": 0.0,
-        "outside_cost": 0.0,
+        **default_settings(),
         "scorer": {"@scorers": "spacy_zh_mtl.char_ents_scorer.v1"},
     },
     default_score_weights={
@@ -79,14 +72,15 @@ def make_zh_mtl_ner(
     default_entity_pos: Optional[str],
     entity_cost: float,
     outside_cost: float,
+    annotate: List[str],
     scorer: Optional[Callable],
 ) -> "ZhMtlNer":
     """Create a `zh_mtl_ner` component: named entities predicted per character
     by a BiGRU-CRF over character features (transformer wordpieces and/or
     pretrained character knowledge), trained jointly with word segmentation
     and POS heads (paper: multitask NER with label consistency). The settings
-    are documented and validated in `MultitaskSettings`; `scorer` scores
-    entities on exact character offsets.
+    and their defaults are documented and validated in `MultitaskSettings`;
+    `scorer` scores entities on exact character offsets.
     """
     try:
         settings = MultitaskSettings(
@@ -101,6 +95,7 @@ def make_zh_mtl_ner(
             default_entity_pos=default_entity_pos,
             entity_cost=entity_cost,
             outside_cost=outside_cost,
+            annotate=annotate,
         )
     except ValueError as err:
         raise ValueError(f"[{name}] {err}") from None
@@ -108,11 +103,13 @@ def make_zh_mtl_ner(
 
 
 class ZhMtlNer(TrainablePipe):
-    """Character-level multitask NER. Entities are decoded per character and
-    tokens are split where an entity boundary falls inside them, so `doc.ents`
-    has exact character boundaries whatever the segmenter did.
+    """Character-level multitask NER. Entities are decoded per character, so
+    `doc.ents` has exact character boundaries whatever the tokenizer did:
+    standard mode splits tokens where an entity boundary falls inside them;
+    joint mode (`annotate` with "tokens", "tags") makes the tokens the
+    predicted words and tags them.
 
-    Because splitting tokens changes the Doc under `doc._.trf_data`, this
+    Because retokenizing changes the Doc under `doc._.trf_data`, this
     component must come after every component that listens to the transformer.
     """
 
@@ -141,7 +138,6 @@ class ZhMtlNer(TrainablePipe):
             task_weights=s.task_weights,
             dwa_temperature=s.dwa_temperature,
             normalize=s.normalize_losses,
-            consistency=s.consistency,
         )
 
     # Labels -------------------------------------------------------------
@@ -246,12 +242,13 @@ class ZhMtlNer(TrainablePipe):
             return losses
         set_dropout_rate(self.model, drop)
         emissions, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_emissions, terms, term_chars = self._loss(examples, emissions)
-        backprop(d_emissions)
+        result = self._loss(examples, emissions)
+        backprop(result.d_emissions)
         if sgd not in (None, False):
             self.finish_update(sgd)
-        losses[self.name] += loss
-        for term, value in self.loss.record(terms, term_chars).items():
+        self.loss.record(result.terms, result.term_chars)
+        losses[self.name] += result.total
+        for term, value in result.terms.items():
             losses[f"{self.name}_{term}"] = losses.get(f"{self.name}_{term}", 0.0) + value
         return losses
 
@@ -263,24 +260,15 @@ class ZhMtlNer(TrainablePipe):
         masked.
         """
         validate_examples(examples, "ZhMtlNer.get_loss")
-        loss, d_emissions, _, _ = self._loss(list(examples), emissions)
-        return loss, d_emissions
+        result = self._loss(list(examples), emissions)
+        return result.total, result.d_emissions
 
-    def _loss(
-        self, examples: List[Example], emissions: Floats3d
-    ) -> Tuple[float, Floats3d, Dict[str, torch.Tensor], Dict[str, int]]:
+    def _loss(self, examples: List[Example], emissions: Floats3d) -> LossResult:
         refs = [eg.reference for eg in examples if n_chars(eg.predicted)]
-        scores = xp2torch(emissions, requires_grad=True)
-        targets = self._targets(refs, scores.shape[1])
-        crfs = {task: task_crf(self.model, task) for task in self.settings.tasks}
-        terms = self.loss.terms_of(task_emissions(self.model, scores), crfs, targets)
-        if not terms:
-            return 0.0, self.model.ops.alloc3f(*emissions.shape), {}, {}
-        total = self.loss.total(terms)
-        total.backward()
-        d_emissions = self.model.ops.asarray3f(torch2xp(scores.grad))
-        term_chars = {term: targets.n_chars(term) for term in terms}
-        return float(total.detach()), d_emissions, terms, term_chars
+        targets = self._targets(refs, emissions.shape[1])
+        result = self.loss(emissions, task_sizes(self.model), task_crfs(self.model), targets)
+        result.d_emissions = self.model.ops.asarray3f(result.d_emissions)
+        return result
 
     def _targets(self, refs: List[Doc], steps: int) -> CharTargets:
         tag_ids = {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
@@ -305,36 +293,56 @@ class ZhMtlNer(TrainablePipe):
 
     # Prediction ---------------------------------------------------------
 
-    def predict(self, docs: Iterable[Doc]) -> List[Ints1d]:
-        """Viterbi-decoded NER tag ids, one per character of each Doc."""
+    def predict(self, docs: Iterable[Doc]) -> Tuple[List[int], Optional[Decoded]]:
+        """Decode the batch (every task that `annotate` needs, in one
+        vectorised pass per task): the non-empty Docs' positions and their
+        decisions."""
         docs = list(docs)
-        lengths = numpy.array([n_chars(doc) for doc in docs], dtype="int64")
-        result = [numpy.zeros((n,), dtype="int64") for n in lengths]
-        nonempty = numpy.flatnonzero(lengths)
-        if not nonempty.size:
-            return result
+        nonempty = [i for i, doc in enumerate(docs) if n_chars(doc)]
+        if not nonempty:
+            return nonempty, None
         emissions = self.model.ops.to_numpy(self.model.predict(docs))
-        crf = task_crf(self.model, "ner")
-        tags = viterbi_decode(
-            task_emissions(self.model, emissions)["ner"],
-            lengths[nonempty],
-            crf.start_transitions.detach().cpu().numpy(),
-            crf.end_transitions.detach().cpu().numpy(),
-            crf.transitions.detach().cpu().numpy(),
+        lengths = numpy.array([n_chars(docs[i]) for i in nonempty], dtype="int64")
+        decoded = decode_batch(
+            split_by_task(emissions, task_sizes(self.model)),
+            lengths,
+            [docs[i].text for i in nonempty],
+            crf_parameters(self.model),
+            self.scheme,
+            self.settings.annotate,
         )
-        for row, i in enumerate(nonempty):
-            result[i] = tags[row, : lengths[i]]
-        return result
+        return nonempty, decoded
 
-    def set_annotations(self, docs: Iterable[Doc], tag_ids: List[Ints1d]) -> None:
-        """Set `doc.ents`, splitting tokens at entity boundaries (and keeping
-        `doc._.trf_data`'s token alignment in step with the split tokens).
-        """
-        scheme = self.scheme
-        entity_tags = self.entity_tags
-        for doc, ids in zip(docs, tag_ids):
-            pieces = set_char_entities(doc, scheme.decode(ids), entity_tags)
-            realign_transformer_data(doc, pieces)
+    def set_annotations(self, docs: Iterable[Doc], predictions: Tuple[List[int], Optional[Decoded]]) -> None:
+        """Set `doc.ents` and, in joint mode, the words and their tags."""
+        docs = list(docs)
+        nonempty, decoded = predictions
+        for doc in docs:
+            if not n_chars(doc):
+                doc.set_ents([], default="outside")
+        if decoded is None:
+            return
+        scheme, entity_tags = self.scheme, self.entity_tags
+        joint = "tokens" in self.settings.annotate
+        tag_names = self.cfg["pos_tags"]
+        for row, i in enumerate(nonempty):
+            doc = docs[i]
+            n = n_chars(doc)
+            spans = scheme.decode(decoded.ner[row, :n])
+            if joint:
+                pos = decoded.pos[row, :n] if decoded.pos is not None else None
+                set_words(doc, decoded.word_starts[row, :n], pos, tag_names, spans, entity_tags)
+            else:
+                set_char_entities(doc, spans, entity_tags)
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+        """Entity scores; in joint mode also word P/R/F and tag accuracy
+        against the references that are word-segmented."""
+        examples = list(examples)
+        scores = super().score(examples, **kwargs)
+        if "tokens" in self.settings.annotate:
+            scores.update(score_words_and_tags(examples, tags="tags" in self.settings.annotate))
+        return scores
 
     # Serialization ------------------------------------------------------
     # TrainablePipe writes and reads "cfg", "vocab" and "model"; loading first
