@@ -5,15 +5,19 @@ inputs that look bad but are valid (other encodings, long records, doccano
 """
 import json
 from pathlib import Path
-from typing import Callable, List
+from typing import List
 
 import pytest
+from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
 from spacy_zh_mtl.cli import app
-from spacy_zh_mtl.corpora.docs import read_docs
+from spacy_zh_mtl.corpora.conversion_report import ConversionReport
+from spacy_zh_mtl.corpora.docs import read_docs, write_docs
+from spacy_zh_mtl.corpora.formats import FORMATS, convert_file
 
 runner = CliRunner()
+FIXTURES = Path(__file__).parent / "fixtures"
 CHARS = "王 B-PER\n小 I-PER\n去 O\n京 B-LOC\n"
 SPANS = {"text": "王小明去北京", "spans": [{"start": 0, "end": 3, "label": "PER"}]}
 
@@ -160,3 +164,35 @@ def test_trims_reported(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["repaired"] == {
         "spaces around a label trimmed": 1, "spaces at the edge of a span trimmed": 1,
     }
+
+
+def test_every_format_of_the_registry_converts(tmp_path):
+    """Each entry's reader and the options it lists work together."""
+    (tmp_path / "c.txt").write_text("王 B-PER x\n京 S-LOC y\n", encoding="utf8")
+    (tmp_path / "s.jsonl").write_bytes(jsonl(SPANS))
+    (tmp_path / "d.jsonl").write_bytes(jsonl({"text": "王小明", "label": [[0, 3, "PER"]]}))
+    (tmp_path / "l.json").write_text(json.dumps([{"data": {"text": "王小明"}, "annotations": [{"result": [
+        {"type": "labels", "value": {"start": 0, "end": 3, "labels": ["PER"]}}]}]}], ensure_ascii=False), encoding="utf8")
+    cases = {
+        "chars": (tmp_path / "c.txt", {"ner_tag_column": 2, "scheme": "BIOES"}),
+        "peoples_daily": (FIXTURES / "peoples_daily.txt", {"scheme": "BIO"}),
+        "weibo": (FIXTURES / "weibo.txt", {"on_error": "stop"}),
+        "cluener": (FIXTURES / "cluener.json", {"overlap": "longest"}),
+        "spacy": (tmp_path / "s.jsonl", {"offsets": "codepoints", "encoding": "utf-8"}),
+        "doccano": (tmp_path / "d.jsonl", {"offsets": "utf16"}),
+        "labelstudio": (tmp_path / "l.json", {"overlap": "stop"}),
+        "conll": (FIXTURES / "ud13.conll", {"tag_column": 5, "upos_column": 0, "spaces": "none", "fullwidth_punct": True}),
+        "word_tag": (FIXTURES / "zhuxian.wordpos", {"on_error": "skip"}),
+        "segmented": (FIXTURES / "segmented_bom_crlf.txt", {"encoding": "utf-8"}),
+    }
+    docs = {}
+    for name, (path, options) in cases.items():
+        docs[name] = convert_file(name, path, Vocab(), ConversionReport(), **options)
+    write_docs(docs["spacy"], tmp_path / "x.bin")  # a DocBin without the .spacy suffix
+    cases["docbin"] = (tmp_path / "x.bin", {})
+    docs["docbin"] = convert_file("auto", tmp_path / "x.bin", Vocab(), ConversionReport())
+    assert set(cases) == set(FORMATS)
+    assert [(e.text, e.label_) for e in docs["chars"][0].ents] == [("王", "PER"), ("京", "LOC")]
+    assert [(e.text, e.label_) for e in docs["docbin"][0].ents] == [("王小明", "PER")]
+    assert all(t.pos_ == "" for t in docs["conll"][0]) and "，" in docs["conll"][0].text
+    assert all(docs.values())
