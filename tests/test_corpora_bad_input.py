@@ -95,6 +95,9 @@ def bad_cli_calls(tmp_path: Path) -> List[tuple]:
     not_there = str(tmp_path / "not_there.txt")
     return [
         (["convert", "auto", not_there, str(tmp_path / "o.spacy")], 2, "does not exist"),
+        (["convert", "xml", str(good), str(tmp_path / "o.spacy")], 2, "'xml' is not one of 'auto', 'docbin'"),
+        (["convert", "chars", str(good), str(tmp_path / "o.spacy"), "--scheme", "BIOX"], 2, "'BIOX' is not one of 'auto', 'BIO'"),
+        (["prepare-corpus", "nope", str(tmp_path), str(tmp_path / "out")], 2, "'nope' is not one of 'weibo'"),
         (["convert", "auto", str(tmp_path), str(tmp_path / "o.spacy")], 2, "is a directory"),
         (["convert", "auto", str(good), str(tmp_path / "o.spacy"), "--label-map", not_there], 2, "does not exist"),
         (["prepare-corpus", "custom", str(tmp_path), str(tmp_path / "out"), "--train", not_there, "--test", str(good)],

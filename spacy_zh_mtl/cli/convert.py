@@ -3,7 +3,7 @@
 The formats, their readers and options come from `corpora.formats.FORMATS`.
 """
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import srsly
 import typer
@@ -18,27 +18,37 @@ from ..corpora.formats import FORMATS, OPTION_VALUES, convert_file
 from ..corpora.labels import LABEL_MAPS
 from ..corpora.presets import PRESETS, get_preset
 from . import app
-from .errors import check_output_file, choices, clear_errors
+from .errors import Choice, check_output_file, choices, clear_errors
 
-Format = choices("Format", ("auto", *FORMATS))
-Labels = choices("Labels", LABEL_MAPS)
-Scheme = choices("Scheme", OPTION_VALUES["scheme"])
-OnError = choices("OnError", OPTION_VALUES["on_error"])
-Overlap = choices("Overlap", OPTION_VALUES["overlap"])
-Offsets = choices("Offsets", OPTION_VALUES["offsets"])
-Spaces = choices("Spaces", OPTION_VALUES["spaces"])
-Preset = choices("Preset", PRESETS)
+if TYPE_CHECKING:  # see Choice
+    Format = Choice
+    Labels = Choice
+    Scheme = Choice
+    OnError = Choice
+    Overlap = Choice
+    Offsets = Choice
+    Spaces = Choice
+    Preset = Choice
+else:
+    Format = choices("Format", ("auto", *FORMATS))
+    Labels = choices("Labels", LABEL_MAPS)
+    Scheme = choices("Scheme", OPTION_VALUES["scheme"])
+    OnError = choices("OnError", OPTION_VALUES["on_error"])
+    Overlap = choices("Overlap", OPTION_VALUES["overlap"])
+    Offsets = choices("Offsets", OPTION_VALUES["offsets"])
+    Spaces = choices("Spaces", OPTION_VALUES["spaces"])
+    Preset = choices("Preset", PRESETS)
 
 ENCODING_HELP = "Encoding of the input (e.g. gbk, big5, utf-16-le); default: detect UTF-8, UTF-16/32 with a BOM or GB18030"
 NO_ENTITIES_HELP = "Accept an NER file without any entity (raw text); without it, no entities is an error"
 
 
-def _value(choice: Any) -> Optional[str]:
-    """The string of an Enum choice (None: not given)."""
+def _value(choice: Optional[Choice]) -> Optional[str]:
+    """The string of a choice (None: not given)."""
     return None if choice is None else choice.value
 
 
-def _limit(docs: list, max_docs: int, report: ConversionReport) -> list:
+def _limit(docs: List[Doc], max_docs: int, report: ConversionReport) -> List[Doc]:
     """The first max_docs Docs (0: all), the rest counted as skipped."""
     if max_docs and len(docs) > max_docs:
         report.skip(f"sentences after the first {max_docs} left out (--max-docs)", n=len(docs) - max_docs)
@@ -169,7 +179,7 @@ def prepare_corpus_cli(
             raise ValueError(f"output {output_dir} is a file; give a folder for train.spacy, dev.spacy and test.spacy")
     vocab = Vocab()
     reports: Dict[str, ConversionReport] = {}
-    splits: Dict[str, list] = {}
+    splits: Dict[str, List[Doc]] = {}
     for split, (path, from_preset) in files.items():
         if path is None:
             continue

@@ -2,7 +2,7 @@
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Type
+from typing import Iterable, Iterator, Optional, Type, cast
 
 from wasabi import msg
 
@@ -38,8 +38,16 @@ def check_output_file(path: Path) -> None:
         raise ValueError(f"output {path} is a folder; give a file name such as {path / 'train.spacy'}")
 
 
-def choices(name: str, values: Iterable[str]) -> Type[Enum]:
-    """A str Enum of command-line choices (checked and listed in --help by
-    typer), made from a table in `corpora` so each name is defined once.
+class Choice(str, Enum):
+    """A command-line choice: typer checks it and lists the members in --help.
+
+    The subclasses, made by `choices`, get their members from the tables in
+    `corpora`, so that each name is written once. Type checkers cannot see
+    members made at run time: the commands declare them as Choice under
+    TYPE_CHECKING.
     """
-    return Enum(name, {value: value for value in values}, type=str)
+
+
+def choices(name: str, values: Iterable[str]) -> Type[Choice]:
+    """A Choice subclass with one member per value."""
+    return cast(Type[Choice], Enum(name, {value: value for value in values}, type=Choice))

@@ -120,8 +120,8 @@ def _label_of(value: Dict[str, Any]) -> Any:
     return [labels]
 
 
-def spacy_spans(record: Dict[str, Any]) -> Tuple[str, List[RawSpan]]:
-    """Text and raw spans of a spaCy/Prodigy record."""
+def spacy_spans(record: Dict[str, Any]) -> Tuple[Any, List[RawSpan]]:
+    """Text (checked by the caller) and raw spans of a spaCy/Prodigy record."""
     spans = record.get("spans")
     if spans is None:
         spans = []
@@ -135,7 +135,7 @@ def spacy_spans(record: Dict[str, Any]) -> Tuple[str, List[RawSpan]]:
     return record_text(record), raw
 
 
-def doccano_spans(record: Dict[str, Any]) -> Tuple[str, List[RawSpan]]:
+def doccano_spans(record: Dict[str, Any]) -> Tuple[Any, List[RawSpan]]:
     """Text and raw spans of a doccano record ("label" or "entities")."""
     spans = record.get("entities", record.get("label"))
     if spans is None:
@@ -192,7 +192,7 @@ def shape_problem(record: Dict[str, Any], fmt: Optional[str] = None) -> str:
     return f"record keys {quote(keys)} have no text or entities of a known format ({ENTITY_KEYS_HELP})"
 
 
-def labelstudio_spans(record: Dict[str, Any], report: ConversionReport, location: str) -> Tuple[str, List[RawSpan]]:
+def labelstudio_spans(record: Dict[str, Any], report: ConversionReport, location: str) -> Tuple[Any, List[RawSpan]]:
     """Text and raw spans of a Label Studio task (full export)."""
     if "data" not in record:  # JSON-min export
         return doccano_spans(record)
