@@ -54,6 +54,16 @@ BAD_CONVERT = {
     "key span, spacy": (jsonl(SPANS, {"text": "王小明", "span": [[0, 3, "PER"]]}), ["spacy"], "in.txt:2: record keys ['span', 'text']: 'span' read by no format"),
     "key ner, doccano": (jsonl({"text": "王小明", "ner": {"PER": [[0, 3]]}}), ["doccano"], "'ner' read by no format"),
     "key ner, cluener": (jsonl({"text": "王小明", "ner": {"PER": [[0, 3]]}}), ["cluener"], "'ner' read by no format"),
+    "cluener mentions not an object": (jsonl({"text": "王小明", "label": {"PER": [[0, 2]]}}), ["cluener"], "PER is not an object of mention"),
+    "cluener offsets not a list": (jsonl({"text": "王小明", "label": {"PER": {"王小明": 0}}}), ["cluener"], "offset 0 of PER '王小明' is not [start, end]"),
+    "labelstudio result not objects": (
+        json.dumps([{"data": {"text": "王"}, "annotations": [{"result": ["x"]}]}]).encode("utf8"), ["labelstudio"],
+        "'result' is not a list of objects"),
+    "labelstudio annotations not objects": (
+        json.dumps([{"data": {"text": "王"}, "annotations": [1]}]).encode("utf8"), ["auto"], "'annotations' is not a list of objects"),
+    "labelstudio value not an object": (
+        json.dumps([{"data": {"text": "王"}, "annotations": [{"result": [{"value": "x"}]}]}]).encode("utf8"), ["labelstudio"],
+        "result 'value' is not an object"),
     "text only": (jsonl({"text": "王小明"}, {"text": "去北京"}), ["auto"], "no entities in 2 sentences read as spacy; record keys: text"),
     "all tags O": ("王 O\n京 O\n".encode("utf8"), ["chars"], "every tag is O"),
     "all skipped": ("王 X-PER\n".encode("utf8"), ["chars", "--on-error", "skip"], "no sentences left: 1 items skipped"),

@@ -1,7 +1,8 @@
 """CLUENER2020 span JSON lines.
 
 One JSON object per line: `{"text": …, "label": {TYPE: {MENTION: [[start, end], …]}}}`
-with **inclusive** end offsets. Each line becomes one Doc with one token per
+with **inclusive** end offsets (a JSON array of such records is read too).
+Each record becomes one Doc with one token per
 character (no spaces added), entities set and every other token O.
 
 Rules (counted in the ConversionReport; the span checks are those of
@@ -15,17 +16,15 @@ Rules (counted in the ConversionReport; the span checks are those of
   on_error="stop" (the default), or the line is skipped and counted.
 - empty lines are counted as empty sentences.
 """
-import json
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from .lines import read_lines
-from .conversion_report import ConversionReport, OnError, quote, where
+from .conversion_report import ConversionReport, OnError, quote
 from ..types import CharSpan
-from .jsonspans import record_format, shape_problem
+from .jsonspans import iter_json_records, record_format, shape_problem
 from .spans import LabelMap, Overlap, RawSpan, check_spans, spans_to_doc
 
 
@@ -42,15 +41,7 @@ def read_cluener(
     YIELDS (Tuple[int, str, List[CharSpan]]): Line number, text and
         non-overlapping (start, end_exclusive, label) spans sorted by start.
     """
-    for i, line in read_lines(path, report, encoding):
-        if not line.strip():
-            report.skip("empty sentence (blank line)", where(path, i))
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            report.error(on_error, path, i, f"invalid JSON: {err}")
-            continue
+    for i, record in iter_json_records(path, report, on_error, encoding):
         text = record.get("text") if isinstance(record, dict) else None
         if not isinstance(text, str) or not text:
             report.error(on_error, path, i, "missing or empty 'text'")
@@ -61,8 +52,11 @@ def read_cluener(
         raw: List[RawSpan] = []
         problem = None
         for label, mentions in (record.get("label") or {}).items():
+            if not isinstance(mentions, dict):
+                problem = f"{label} is not an object of mention -> [[start, end], …]: {quote(mentions)}"
+                continue
             for mention, offsets in mentions.items():
-                for pair in offsets:
+                for pair in offsets if isinstance(offsets, list) else [offsets]:
                     if not isinstance(pair, list) or len(pair) != 2:
                         problem = f"offset {quote(pair)} of {label} {quote(mention)} is not [start, end]"
                         continue

@@ -203,8 +203,11 @@ def labelstudio_spans(record: Dict[str, Any], report: ConversionReport, location
     if text is None:
         strings = [v for v in data.values() if isinstance(v, str)]
         text = strings[0] if len(strings) == 1 else None
-    annotations = [a for a in record.get("annotations") or [] if not a.get("was_cancelled")]
-    n_cancelled = len(record.get("annotations") or []) - len(annotations)
+    given = record.get("annotations") or []
+    if not isinstance(given, list) or not all(isinstance(a, dict) for a in given):
+        raise RecordError(f"'annotations' is not a list of objects: {quote(given)}")
+    annotations = [a for a in given if not a.get("was_cancelled")]
+    n_cancelled = len(given) - len(annotations)
     if n_cancelled:
         report.skip("cancelled Label Studio annotation ignored", location, n=n_cancelled)
     if not annotations:
@@ -214,8 +217,13 @@ def labelstudio_spans(record: Dict[str, Any], report: ConversionReport, location
     if len(annotations) > 1:
         report.skip("Label Studio annotation besides the first of a task ignored", location, n=len(annotations) - 1)
     raw: List[RawSpan] = []
-    for result in annotations[0].get("result") or []:
+    results = annotations[0].get("result") or []
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise RecordError(f"'result' is not a list of objects: {quote(results)}")
+    for result in results:
         value = result.get("value") or {}
+        if not isinstance(value, dict):
+            raise RecordError(f"result 'value' is not an object: {quote(value)}")
         if "start" not in value:  # relations, choices, text areas
             report.skip(f"Label Studio result without span ignored (type {result.get('type')!r})", location)
             continue
