@@ -70,6 +70,8 @@ BAD_CONVERT = {
     "shape of another format": (jsonl({"text": "王小明", "label": [[0, 3, "PER"]]}), ["spacy"], "record has the shape of doccano, not spacy"),
     "option of another format": (CHARS.encode("utf8"), ["chars", "--overlap", "stop"], "--overlap does not apply to format chars"),
     "allow-no-entities on words": ("王 小\n".encode("utf8"), ["segmented", "--allow-no-entities"], "--allow-no-entities applies to NER formats only"),
+    "tag column 0": (CHARS.encode("utf8"), ["chars", "--ner-tag-column", "0"], "--ner-tag-column counts from 1"),
+    "CoNLL column 11": (b"1\tx\t_\tX\tX\t_\t0\troot\t_\t_\n", ["conll", "--tag-column", "11"], "--tag-column must be a CoNLL column from 1 to 10"),
     "output is a folder": (CHARS.encode("utf8"), ["auto", "--output", "{tmp}"], "is a folder; give a file name"),
     "dev output is a folder": (CHARS.encode("utf8"), ["auto", "--dev-output", "{tmp}", "--dev-fraction", "0.5"], "is a folder"),
 }

@@ -77,7 +77,7 @@ def convert_cli(
     upos_column: Optional[int] = typer.Option(None, "--upos-column", help="CoNLL: 1-based column for token.pos_ (default 4; 0: none; use 0 for WTB)"),
     spaces: Optional[Spaces] = typer.Option(None, "--spaces", help="CoNLL: auto (default; # text, SpaceAfter, else latin), latin or none"),
     fullwidth_punct: Optional[bool] = typer.Option(None, "--fullwidth-punct", help="CoNLL: map ASCII punctuation tokens (UD 1.3) to full-width"),
-    max_docs: int = typer.Option(0, "--max-docs", help="Keep only the first N sentences (0: all), e.g. for smoke tests"),
+    max_docs: int = typer.Option(0, "--max-docs", min=0, help="Keep only the first N sentences (0: all), e.g. for smoke tests"),
     report_path: Optional[Path] = typer.Option(None, "--report", help="Also write the counts as JSON"),
 ) -> None:
     """Convert a corpus to .spacy, printing every repair and skip with its reason.
@@ -159,7 +159,7 @@ def prepare_corpus_cli(
     dev_fraction: float = typer.Option(0.1, "--dev-fraction", help="Share of train used as dev for corpora without a dev file"),
     seed: int = typer.Option(0, "--seed", help="Seed of the dev split"),
     on_error: Optional[OnError] = typer.Option(None, "--on-error", help="stop (default; file:line: reason) or skip (counted)"),
-    max_docs: int = typer.Option(0, "--max-docs", help="Keep only the first N sentences of each split (0: all)"),
+    max_docs: int = typer.Option(0, "--max-docs", min=0, help="Keep only the first N sentences of each split (0: all)"),
 ) -> None:
     """Convert one corpus to train/dev/test .spacy files using its preset
     (file names, format, splits; see spacy_zh_mtl.corpora.presets). The

@@ -60,6 +60,8 @@ class CorpusFormat:
 
 def _char_reader(fmt: str) -> Reader:
     def read(path: Path, vocab: Vocab, report: ConversionReport, *, ner_tag_column: int = -1, **options: Any) -> Iterable[Doc]:
+        if ner_tag_column == 0:
+            raise ValueError("--ner-tag-column counts from 1 (-1: the last column); 1 is the character")
         # --ner-tag-column counts from 1 like the other column options; the reader from 0
         column = ner_tag_column - 1 if ner_tag_column > 0 else ner_tag_column
         return char_bio_to_docs(path, fmt, vocab, report, tag_column=column, **options)
@@ -79,6 +81,9 @@ def _json_reader(fmt: str) -> Reader:
 def _read_conll(
     path: Path, vocab: Vocab, report: ConversionReport, *, tag_column: int = 5, upos_column: int = 4, **options: Any
 ) -> Iterable[Doc]:
+    for flag, column in (("--tag-column", tag_column), ("--upos-column", upos_column)):
+        if not 0 <= column <= 10:
+            raise ValueError(f"{flag} must be a CoNLL column from 1 to 10, or 0 for none; not {column}")
     # column 0 means "no such column" (None for the reader)
     return conll_to_docs(path, vocab, report, tag_column=tag_column or None, upos_column=upos_column or None, **options)
 
