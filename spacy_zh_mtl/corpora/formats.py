@@ -116,7 +116,6 @@ FORMATS: Dict[str, CorpusFormat] = {f.name: f for f in (
     CorpusFormat("word_tag", False, word_tag_to_docs, _TEXT),
     CorpusFormat("segmented", False, segmented_to_docs, frozenset({"encoding"})),
 )}
-NER_FORMATS = tuple(name for name, f in FORMATS.items() if f.ner)
 
 
 def get_format(name: str) -> CorpusFormat:
