@@ -39,7 +39,7 @@ def test_convert_cli_dev_split_and_report(tmp_path):
 
 def test_convert_cli_stops_with_file_line(tmp_path):
     bad = tmp_path / "bad.txt"
-    bad.write_text("王 B-PER\n小 X-PER\n", encoding="utf8")
+    bad.write_text("王 B-PER\n小 X-PER\n\n京 B-LOC\n", encoding="utf8")
     result = runner.invoke(app, ["convert", "peoples_daily", str(bad), str(tmp_path / "out.spacy")])
     assert result.exit_code == 1
     assert f"{bad}:2: unknown tag 'X-PER'" in flat(result.output)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.corpora.bio import char_bio_to_docs, detect_scheme, parse_tag
-from spacy_zh_mtl.corpora.detect import detect_format
+from spacy_zh_mtl.corpora.formats import detect_format
 from spacy_zh_mtl.corpora.docs import docbin_to_docs, read_docs, write_docs
 from spacy_zh_mtl.corpora.jsonspans import json_spans_to_docs
 from spacy_zh_mtl.corpora.labels import load_label_map

@@ -14,7 +14,7 @@ tag in the last column by default:
   columns allowed, the character in the first column and the tag in
   `tag_column` (default -1, the last); the scheme is detected from the tags.
 
-Schemes (`SCHEMES`; `scheme=None` takes the format's default, "auto"
+Schemes (`SCHEME_ROLES`: each scheme's prefixes and their roles; `scheme=None` takes the format's default, "auto"
 detects): BIO (B- begins, I- continues), IOB1 (I- begins too, B- only splits
 two adjacent entities of one type), BIOES (B/I/E/S), BILOU (B/I/L/U) and BMES
 (B/M/E/S). Detection: M- means BMES, L-/U- BILOU, E-/S- BIOES; only B-/I-
@@ -38,6 +38,8 @@ Rules (counted in the ConversionReport):
   a Weibo item without position digits: "file:line: reason" (on_error="stop",
   the default) or the sentence is skipped and counted (on_error="skip").
 - a label mapped to None by the label map: the entity becomes O (counted).
+- spaces around a tag or its label (`B- LOC`, a tab-separated `B-LOC `): trimmed
+  (repair), so that they do not make a label of their own.
 - blank lines: sentence breaks; extra ones are counted as empty sentences.
 """
 import re
@@ -48,8 +50,9 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import read_blocks
-from .conversion_report import ConversionReport, OnError, where
-from .spans import CharSpan, LabelMap, char_doc, spans_to_doc  # noqa: F401 (char_doc re-exported)
+from .conversion_report import ConversionReport, OnError, quote, where
+from ..types import CharSpan
+from .spans import LABEL_TRIMMED, LabelMap, char_doc, spans_to_doc  # noqa: F401 (char_doc re-exported)
 
 # fmt -> (column separator, None: runs of spaces and tabs; number of columns, 0: 2 or more)
 FORMATS: Dict[str, Tuple[Optional[str], int]] = {
@@ -57,15 +60,15 @@ FORMATS: Dict[str, Tuple[Optional[str], int]] = {
 }
 DEFAULT_SCHEME = {"peoples_daily": "BIO", "weibo": "BIO", "chars": "auto"}
 # scheme -> its prefixes and what each does
-SCHEMES: Dict[str, Dict[str, str]] = {
+SCHEME_ROLES: Dict[str, Dict[str, str]] = {
     "BIO": {"B": "begin", "I": "inside"},
     "IOB1": {"B": "begin", "I": "inside"},
     "BIOES": {"B": "begin", "I": "inside", "E": "end", "S": "single"},
     "BILOU": {"B": "begin", "I": "inside", "L": "end", "U": "single"},
     "BMES": {"B": "begin", "M": "inside", "E": "end", "S": "single"},
 }
-SCHEME_VALUES = ("auto",) + tuple(SCHEMES)
-_ANY_PREFIX = {p for roles in SCHEMES.values() for p in roles}
+SCHEME_VALUES = ("auto",) + tuple(SCHEME_ROLES)
+_ANY_PREFIX = {p for roles in SCHEME_ROLES.values() for p in roles}
 _WEIBO_ITEM = re.compile(r"^(.+?)([0-9]+)$")
 # "chars" columns: spaces and tabs only, so a full-width space U+3000 stays a character
 _BLANKS = re.compile(r"[ \t]+")
@@ -75,20 +78,20 @@ Tag = Tuple[str, str]
 def parse_tag(tag: str, scheme: str = "BIO") -> Tag:
     """Split a tag into (prefix, label); "O" gives ("O", "").
 
-    scheme: One of SCHEMES, or "auto" (any prefix of any scheme).
+    scheme: One of SCHEME_ROLES, or "auto" (any prefix of any scheme).
     RAISES (ValueError): The scheme has no such prefix or the label is empty.
     """
     if tag == "O":
         return "O", ""
-    prefixes = _ANY_PREFIX if scheme == "auto" else set(SCHEMES[scheme])
+    prefixes = _ANY_PREFIX if scheme == "auto" else set(SCHEME_ROLES[scheme])
     prefix, sep, label = tag.partition("-")
     if not sep or prefix not in prefixes or not label:
         if scheme == "BIO":
             expected = "O, B-LABEL or I-LABEL"
         else:
-            shown = "/".join(sorted(prefixes)) if scheme == "auto" else "/".join(SCHEMES[scheme])
+            shown = "/".join(sorted(prefixes)) if scheme == "auto" else "/".join(SCHEME_ROLES[scheme])
             expected = f"O or {shown}-LABEL" + ("" if scheme == "auto" else f" for {scheme}")
-        raise ValueError(f"unknown tag {tag!r} (expected {expected})")
+        raise ValueError(f"unknown tag {quote(tag)} (expected {expected})")
     return prefix, label
 
 
@@ -118,7 +121,7 @@ def decode_tags(
     """Decode tags of one sentence to (first item, last item exclusive, label),
     repairing and counting broken sequences (module docstring).
     """
-    roles = SCHEMES[scheme]
+    roles = SCHEME_ROLES[scheme]
     closes = "end" in roles.values()
     end_prefix = next((p for p, r in roles.items() if r == "end"), "")
     spans: List[Tuple[int, int, str]] = []
@@ -176,16 +179,18 @@ def read_char_tags(
     scheme: Optional[str] = None,
     tag_column: int = -1,
     on_error: OnError = "stop",
+    encoding: Optional[str] = None,
 ) -> Iterator[Tuple[int, str, List[CharSpan]]]:
     """Read a character-per-line NER file.
 
-    path: The corpus file (UTF-8; BOM and CRLF are handled).
+    path: The corpus file (BOM and CRLF are handled).
     fmt: "peoples_daily", "weibo" or "chars" (see the module docstring).
-    scheme: A tag scheme of SCHEMES, "auto" (detected from the whole file) or
+    scheme: A tag scheme of SCHEME_ROLES, "auto" (detected from the whole file) or
         None (the format's default: BIO for peoples_daily/weibo, else auto).
     tag_column: Column of the tag (0-based, negative from the end).
     report: Counts repairs and skips.
     on_error: "stop" raises CorpusFormatError, "skip" skips the sentence.
+    encoding: The file's encoding; None detects it (`corpora.encoding`).
     YIELDS (Tuple[int, str, List[CharSpan]]): First line, text, entity spans.
     """
     if fmt not in FORMATS:
@@ -195,7 +200,7 @@ def read_char_tags(
         raise ValueError(f"Unknown tag scheme {scheme!r}; choose from {SCHEME_VALUES}")
     sep, n_columns = FORMATS[fmt]
     sentences = []
-    for start, block in read_blocks(path, report):
+    for start, block in read_blocks(path, report, encoding):
         sentence = _read_block(path, fmt, block, report, scheme, sep, n_columns, tag_column, on_error)
         if sentence is not None:
             sentences.append((start, *sentence))
@@ -226,26 +231,30 @@ def _read_block(path, fmt, block, report, scheme, sep, n_columns, tag_column, on
         if n_columns and len(parts) != n_columns:
             report.error(
                 on_error, path, i,
-                f"expected {n_columns} columns separated by {sep!r}, found {len(parts)}: {line!r}",
+                f"expected {n_columns} columns separated by {sep!r}, found {len(parts)}: {quote(line)}",
             )
             return None
         if len(parts) < 2:
-            report.error(on_error, path, i, f"expected a character and a tag column, found {len(parts)}: {line!r}")
+            report.error(on_error, path, i, f"expected a character and a tag column, found {len(parts)}: {quote(line)}")
             return None
         item = parts[0]
         try:
             tag = parts[tag_column]
         except IndexError:
-            report.error(on_error, path, i, f"no tag column {tag_column} in {line!r}")
+            report.error(on_error, path, i, f"no tag column {tag_column} in {quote(line)}")
             return None
         if fmt == "weibo":
             match = _WEIBO_ITEM.match(item)
             if match is None:
-                report.error(on_error, path, i, f"no trailing segmentation digit in {item!r}")
+                report.error(on_error, path, i, f"no trailing segmentation digit in {quote(item)}")
                 return None
             item = match.group(1)
+        prefix, dash, label = tag.partition("-")
+        trimmed = f"{prefix.strip()}{dash}{label.strip()}"
+        if trimmed != tag:
+            report.repair(LABEL_TRIMMED, where(path, i))
         try:
-            parsed = parse_tag(tag, scheme)
+            parsed = parse_tag(trimmed, scheme)
         except ValueError as err:
             report.error(on_error, path, i, str(err))
             return None
@@ -265,7 +274,7 @@ def _check_scheme(path, sentences, scheme, report, on_error) -> set:
     bad = set()
     for start, _, tags, lines in sentences:
         for (prefix, label), line in zip(tags, lines):
-            if prefix != "O" and prefix not in SCHEMES[scheme]:
+            if prefix != "O" and prefix not in SCHEME_ROLES[scheme]:
                 report.error(
                     on_error, path, line,
                     f"tag {prefix}-{label} does not belong to the scheme {scheme} detected from the file "
@@ -286,6 +295,7 @@ def char_bio_to_docs(
     tag_column: int = -1,
     label_map: LabelMap = None,
     on_error: OnError = "stop",
+    encoding: Optional[str] = None,
 ) -> Iterator[Doc]:
     """Convert a character-per-line NER file to Docs (one per sentence).
 
@@ -294,7 +304,7 @@ def char_bio_to_docs(
     YIELDS (Doc): One Doc per sentence, one token per character, NER set.
     """
     for start, text, spans in read_char_tags(
-        path, fmt, report, scheme=scheme, tag_column=tag_column, on_error=on_error
+        path, fmt, report, scheme=scheme, tag_column=tag_column, on_error=on_error, encoding=encoding
     ):
         doc = spans_to_doc(vocab, text, spans, report, path, start, label_map=label_map, on_error=on_error)
         if doc is not None:

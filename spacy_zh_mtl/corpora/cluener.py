@@ -1,7 +1,8 @@
 """CLUENER2020 span JSON lines.
 
 One JSON object per line: `{"text": …, "label": {TYPE: {MENTION: [[start, end], …]}}}`
-with **inclusive** end offsets. Each line becomes one Doc with one token per
+with **inclusive** end offsets (a JSON array of such records is read too).
+Each record becomes one Doc with one token per
 character (no spaces added), entities set and every other token O.
 
 Rules (counted in the ConversionReport; the span checks are those of
@@ -9,21 +10,22 @@ Rules (counted in the ConversionReport; the span checks are those of
 - overlapping spans (CLUENER train has one: a company inside a book title):
   overlap="longest" (default) keeps the longer span (the earlier one on a tie)
   and counts the dropped one with both spans shown; overlap="stop" raises.
-- invalid JSON, a missing/empty "text", an offset outside the text, a mention
+- invalid JSON, a missing/empty "text", a record of another shape or with
+  keys that may hold annotations (`jsonspans.unread_keys`), an offset outside the text, a mention
   string that differs from text[start:end+1]: "file:line: reason" with
   on_error="stop" (the default), or the line is skipped and counted.
 - empty lines are counted as empty sentences.
 """
-import json
 from pathlib import Path
-from typing import Iterator, List, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from .lines import read_lines
-from .conversion_report import ConversionReport, OnError, where
-from .spans import CharSpan, LabelMap, Overlap, RawSpan, check_spans, spans_to_doc
+from .conversion_report import ConversionReport, OnError, quote
+from ..types import CharSpan
+from .jsonspans import iter_json_records, record_format, shape_problem
+from .spans import LabelMap, Overlap, RawSpan, check_spans, spans_to_doc
 
 
 def read_cluener(
@@ -32,32 +34,31 @@ def read_cluener(
     *,
     on_error: OnError = "stop",
     overlap: Overlap = "longest",
+    encoding: Optional[str] = None,
 ) -> Iterator[Tuple[int, str, List[CharSpan]]]:
     """Read CLUENER JSON lines.
 
     YIELDS (Tuple[int, str, List[CharSpan]]): Line number, text and
         non-overlapping (start, end_exclusive, label) spans sorted by start.
     """
-    for i, line in read_lines(path, report):
-        if not line.strip():
-            report.skip("empty sentence (blank line)", where(path, i))
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            report.error(on_error, path, i, f"invalid JSON: {err}")
-            continue
+    for i, record in iter_json_records(path, report, on_error, encoding):
         text = record.get("text") if isinstance(record, dict) else None
         if not isinstance(text, str) or not text:
             report.error(on_error, path, i, "missing or empty 'text'")
             continue
+        if record_format(record) not in ("cluener", "plain"):
+            report.error(on_error, path, i, shape_problem(record, "cluener"))
+            continue
         raw: List[RawSpan] = []
         problem = None
         for label, mentions in (record.get("label") or {}).items():
+            if not isinstance(mentions, dict):
+                problem = f"{label} is not an object of mention -> [[start, end], …]: {quote(mentions)}"
+                continue
             for mention, offsets in mentions.items():
-                for pair in offsets:
+                for pair in offsets if isinstance(offsets, list) else [offsets]:
                     if not isinstance(pair, list) or len(pair) != 2:
-                        problem = f"offset {pair!r} of {label} {mention!r} is not [start, end]"
+                        problem = f"offset {quote(pair)} of {label} {quote(mention)} is not [start, end]"
                         continue
                     start, end = pair
                     raw.append((start, end + 1 if type(end) is int else end, label, mention))
@@ -80,13 +81,14 @@ def cluener_to_docs(
     label_map: LabelMap = None,
     on_error: OnError = "stop",
     overlap: Overlap = "longest",
+    encoding: Optional[str] = None,
 ) -> Iterator[Doc]:
     """Convert a CLUENER2020 JSON-lines file to Docs, one token per character.
 
     label_map: Optional relabelling; labels mapped to None are removed (counted).
     YIELDS (Doc): One Doc per line with NER annotation.
     """
-    for i, text, spans in read_cluener(path, report, on_error=on_error, overlap=overlap):
+    for i, text, spans in read_cluener(path, report, on_error=on_error, overlap=overlap, encoding=encoding):
         doc = spans_to_doc(vocab, text, spans, report, path, i, label_map=label_map, on_error=on_error)
         if doc is not None:
             yield doc

@@ -41,9 +41,10 @@ from spacy.util import get_words_and_spaces
 from spacy.vocab import Vocab
 
 from .lines import read_blocks
-from .conversion_report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, quote, where
 
 Spaces = Literal["auto", "latin", "none"]
+SPACES_VALUES = ("auto", "latin", "none")
 
 # ASCII -> full-width, as in GSDSimp for the same UD 1.3 sentences.
 FULLWIDTH_PUNCT: Dict[str, str] = {
@@ -79,6 +80,7 @@ def conll_to_docs(
     spaces: Spaces = "auto",
     fullwidth_punct: bool = False,
     on_error: OnError = "stop",
+    encoding: Optional[str] = None,
 ) -> Iterator[Doc]:
     """Convert a CoNLL-U / CoNLL-X file to Docs, one per sentence.
 
@@ -88,7 +90,7 @@ def conll_to_docs(
     fullwidth_punct: Map ASCII punctuation tokens to full-width.
     YIELDS (Doc): Docs with words and tags; no NER annotation.
     """
-    for start, block in read_blocks(path, report):
+    for start, block in read_blocks(path, report, encoding):
         text: Optional[str] = None
         words: List[str] = []
         tags: List[str] = []
@@ -110,7 +112,7 @@ def conll_to_docs(
                 report.skip(f"{kind} line skipped (its words are kept)", where(path, i))
                 continue
             if not cols[0].isdigit():
-                report.error(on_error, path, i, f"ID {cols[0]!r} is not a number")
+                report.error(on_error, path, i, f"ID {quote(cols[0])} is not a number")
                 bad = True
                 break
             word = cols[1]

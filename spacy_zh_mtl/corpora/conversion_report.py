@@ -17,6 +17,9 @@ from wasabi import Printer, msg as default_printer
 OnError = Literal["stop", "skip"]
 ON_ERROR_VALUES = ("stop", "skip")
 MAX_EXAMPLES = 3
+# messages quote at most this many characters of a line or a value, so that
+# an error on a very long line stays readable
+MAX_QUOTE = 200
 
 
 class CorpusFormatError(ValueError):
@@ -28,6 +31,14 @@ class CorpusFormatError(ValueError):
         self.reason = reason
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {reason}")
+
+
+def quote(value: object, limit: int = MAX_QUOTE) -> str:
+    """repr() of a value from the corpus, cut to `limit` characters of its text."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(value) if isinstance(value, str) else text
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
 def where(path: Union[str, Path], line: Optional[int]) -> str:

@@ -1,12 +1,13 @@
 """Reading, writing and splitting collections of Docs."""
 import random
+import zlib
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-from .conversion_report import ConversionReport, OnError
+from .conversion_report import ConversionReport, CorpusFormatError, OnError
 from .spans import LabelMap, map_labels
 
 
@@ -23,10 +24,22 @@ def write_docs(docs: Iterable[Doc], path: Union[str, Path]) -> int:
     return n
 
 
+def load_docbin(path: Union[str, Path]) -> DocBin:
+    """Read a .spacy file. RAISES (CorpusFormatError): not a DocBin."""
+    try:
+        return DocBin().from_disk(path)
+    except (zlib.error, ValueError, KeyError, TypeError) as err:
+        # zlib or msgpack could not read it: text, or another binary format
+        # spaCy's own message (E1014) points to its v2 JSON format, which is not the likely cause here
+        raise CorpusFormatError(
+            path, None, f"not a spaCy DocBin (.spacy) file ({type(err).__name__}); give the format the file is in"
+        ) from None
+
+
 def read_docs(path: Union[str, Path], vocab: Optional[Vocab] = None) -> List[Doc]:
     """Read all Docs of a .spacy file."""
     vocab = vocab if vocab is not None else Vocab()
-    return list(DocBin().from_disk(path).get_docs(vocab))
+    return list(load_docbin(path).get_docs(vocab))
 
 
 def split_docs(
@@ -62,7 +75,7 @@ def docbin_to_docs(
 
     Docs are numbered from 1 in messages ("file:doc number").
     """
-    for i, doc in enumerate(DocBin().from_disk(path).get_docs(vocab), start=1):
+    for i, doc in enumerate(load_docbin(path).get_docs(vocab), start=1):
         spans = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
         report.count("entities read", len(spans))
         if label_map is not None:

@@ -1,38 +1,58 @@
-"""Reading corpus files line by line: BOM, CRLF and blank-line blocks."""
+"""Reading corpus files line by line: encoding, BOM, CRLF and blank-line blocks."""
+import io
 from pathlib import Path
-from typing import Iterator, List, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 from .conversion_report import ConversionReport, where
+from .encoding import decode_file
 
 BOM = "\ufeff"
 Line = Tuple[int, str]
 
 
-def read_lines(path: Union[str, Path], report: ConversionReport) -> Iterator[Line]:
-    """Yield (line number, line) with the line end removed, 1-based numbers.
+def read_text(path: Union[str, Path], report: ConversionReport, encoding: Optional[str] = None) -> str:
+    """The decoded text of a corpus file (`encoding.decode_file`; None detects).
 
-    A UTF-8 BOM at the start of the file is removed and CRLF line ends are
-    read as LF; both are counted as repairs. The file must be UTF-8.
+    An encoding other than plain UTF-8 is noted in the report.
+    RAISES (CorpusFormatError): The file cannot be decoded.
     """
-    path = Path(path)
+    decoded = decode_file(path, encoding)
+    if decoded.encoding != "utf-8" or decoded.how == "given":
+        report.notes["encoding"] = f"{decoded.encoding} ({decoded.how})"
+    return decoded.text
+
+
+def iter_lines(path: Union[str, Path], text: str, report: ConversionReport) -> Iterator[Line]:
+    """Yield (line number, line) of a file's text, line ends removed, 1-based.
+
+    A BOM at the start is removed and CRLF line ends are read as LF; both are
+    counted as repairs.
+    """
     n_crlf = 0
-    with path.open("r", encoding="utf8", newline="") as f:
-        for i, line in enumerate(f, start=1):
-            if line.endswith("\r\n"):
-                line = line[:-2]
-                n_crlf += 1
-            elif line.endswith("\n") or line.endswith("\r"):
-                line = line[:-1]
-            if i == 1 and line.startswith(BOM):
-                line = line[1:]
-                report.repair("UTF-8 BOM removed", where(path, 1))
-            yield i, line
+    # newline="": split on any line end but keep it, so CRLF can be counted
+    for i, line in enumerate(io.StringIO(text, newline=""), start=1):
+        if line.endswith("\r\n"):
+            line = line[:-2]
+            n_crlf += 1
+        elif line.endswith("\n") or line.endswith("\r"):
+            line = line[:-1]
+        if i == 1 and line.startswith(BOM):
+            line = line[1:]
+            report.repair("UTF-8 BOM removed", where(path, 1))
+        yield i, line
     if n_crlf:
         report.repair("CRLF line end read as LF", str(path), n=n_crlf)
 
 
+def read_lines(
+    path: Union[str, Path], report: ConversionReport, encoding: Optional[str] = None
+) -> Iterator[Line]:
+    """Yield (line number, line) of a corpus file (see `read_text`, `iter_lines`)."""
+    yield from iter_lines(path, read_text(path, report, encoding), report)
+
+
 def read_blocks(
-    path: Union[str, Path], report: ConversionReport
+    path: Union[str, Path], report: ConversionReport, encoding: Optional[str] = None
 ) -> Iterator[Tuple[int, List[Line]]]:
     """Yield (first line number, lines) per blank-line-separated block.
 
@@ -41,7 +61,7 @@ def read_blocks(
     """
     block: List[Line] = []
     start = 0
-    for i, line in read_lines(path, report):
+    for i, line in read_lines(path, report, encoding):
         if line.strip() == "":
             if line:
                 report.repair("whitespace-only line read as a sentence break", where(path, i))

@@ -35,7 +35,8 @@ class CorpusPreset:
     train, dev, test: File names inside the asset directory; dev None means a
         dev split is taken from train (--dev-fraction). None for train/test:
         the file must be given (--train/--test).
-    options: Keyword arguments for the format's reader.
+    options: Options of the format's reader (`formats.CorpusFormat.options`;
+        a column 0 is no column).
     """
 
     kind: str
@@ -63,7 +64,7 @@ PRESETS: Dict[str, CorpusPreset] = {
     ),
     "wtb": CorpusPreset(
         "pos", "conll", "train.conll", "dev.conll", "test.conll",
-        {"tag_column": 5, "upos_column": None},
+        {"tag_column": 5, "upos_column": 0},
     ),
 }
 

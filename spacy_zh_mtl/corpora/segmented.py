@@ -14,23 +14,23 @@ empty word or an empty tag gives "file:line: reason" (on_error="stop",
 default) or the line is skipped and counted.
 """
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .lines import read_lines
-from .conversion_report import ConversionReport, OnError, where
+from .conversion_report import ConversionReport, OnError, quote, where
 
 
 def segmented_to_docs(
-    path: Union[str, Path], vocab: Vocab, report: ConversionReport
+    path: Union[str, Path], vocab: Vocab, report: ConversionReport, *, encoding: Optional[str] = None
 ) -> Iterator[Doc]:
     """Convert a file of space-separated words to Docs (words only).
 
     YIELDS (Doc): One Doc per non-empty line; tokens are the words.
     """
-    for i, line in read_lines(path, report):
+    for i, line in read_lines(path, report, encoding):
         words = line.split()
         if not words:
             report.skip("empty sentence (blank line)", where(path, i))
@@ -49,13 +49,14 @@ def word_tag_to_docs(
     *,
     sep: str = "_",
     on_error: OnError = "stop",
+    encoding: Optional[str] = None,
 ) -> Iterator[Doc]:
     """Convert a file of `word_TAG` lines to Docs with token.tag_ set.
 
     sep: The separator between word and tag (split at its last occurrence).
     YIELDS (Doc): One Doc per non-empty line, with tags; no NER annotation.
     """
-    for i, line in read_lines(path, report):
+    for i, line in read_lines(path, report, encoding):
         items = line.split()
         if not items:
             report.skip("empty sentence (blank line)", where(path, i))
@@ -64,7 +65,7 @@ def word_tag_to_docs(
         for item in items:
             word, found, tag = item.rpartition(sep)
             if not found or not word or not tag:
-                report.error(on_error, path, i, f"item {item!r} is not word{sep}TAG")
+                report.error(on_error, path, i, f"item {quote(item)} is not word{sep}TAG")
                 break
             words.append(word)
             tags.append(tag)

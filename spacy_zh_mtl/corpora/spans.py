@@ -15,7 +15,10 @@ them into a Doc, so each reader counts the same problems the same way:
   lands inside a surrogate pair is a problem of its own;
 - overlapping or nested spans: `resolve_overlaps` keeps the longest (the
   earlier one on a tie) and counts the other, or stops (overlap="stop");
-- labels mapped by a label map (old -> new, None drops the entity, counted).
+- labels mapped by a label map (old -> new, None drops the entity, counted);
+- spaces around a label (" LOC ") or at the edges of a span are trimmed and
+  each trim counted, so that " LOC " is not a label of its own; a span of
+  spaces only is a problem.
 """
 import unicodedata
 from pathlib import Path
@@ -24,11 +27,13 @@ from typing import Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Uni
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-from .conversion_report import ConversionReport, OnError, where
+from ..types import CharSpan
+from .conversion_report import ConversionReport, OnError, quote, where
 
 Overlap = Literal["longest", "stop"]
 OVERLAP_VALUES = ("longest", "stop")
-CharSpan = Tuple[int, int, str]
+LABEL_TRIMMED = "spaces around a label trimmed"
+EDGE_TRIMMED = "spaces at the edge of a span trimmed"
 LabelMap = Optional[Dict[str, Optional[str]]]
 # how span offsets are counted: Python code points, UTF-16 code units, or
 # detected per record ("auto": UTF-16 when the code-point reading does not fit)
@@ -184,12 +189,15 @@ def check_spans(
     good: List[CharSpan] = []
     for start, end, label, mention in spans:
         problem = span_problem(text, start, end, label)
-        if problem is None and mention is not None and text[start:end] != mention:  # type: ignore[misc]
-            shown = f"[{start}, {end - 1}] (inclusive end)" if inclusive else f"[{start}, {end})"  # type: ignore[operator]
-            problem = f"{label} {mention!r} at {shown} does not match the text {text[start:end]!r}"  # type: ignore[misc]
-        if problem is None:
-            good.append((start, end, label))  # type: ignore[arg-type]
-        else:
+        # span_problem checked the types; the isinstance checks tell the type checker
+        if problem is None and isinstance(start, int) and isinstance(end, int) and isinstance(label, str):
+            problem = _mention_problem(text, (start, end, label), mention, inclusive)
+            trimmed = trim_span(text, (start, end, label), report, location) if problem is None else None
+            if trimmed is not None:
+                good.append(trimmed)
+            elif problem is None:
+                problem = f"{label} [{start}, {end}) covers only spaces"
+        if problem is not None:
             problems.append(problem)
     if problems and item == "sentence":
         report.error(on_error, path, line, problems[0])
@@ -199,6 +207,37 @@ def check_spans(
         report.error(on_error, path, line, problem, item="entity")
         report.count("entities dropped")
     return resolve_overlaps(good, report, path, line, overlap, inclusive=inclusive)
+
+
+def _mention_problem(text: str, span: CharSpan, mention: Optional[str], inclusive: bool) -> Optional[str]:
+    start, end, label = span
+    if mention is None or text[start:end] == mention:
+        return None
+    shown = f"[{start}, {end - 1}] (inclusive end)" if inclusive else f"[{start}, {end})"
+    return f"{label} {quote(mention)} at {shown} does not match the text {quote(text[start:end])}"
+
+
+def trim_span(text: str, span: CharSpan, report: ConversionReport, location: str) -> Optional[CharSpan]:
+    """Trim spaces around the label and at the edges of a span, counting each trim.
+
+    RETURNS: The trimmed span, or None if it covers only spaces.
+    """
+    start, end, label = span
+    if label != label.strip():
+        label = label.strip()
+        report.repair(LABEL_TRIMMED, location)
+    new_start, new_end = start, end
+    while new_start < new_end and text[new_start].isspace():
+        new_start += 1
+    while new_end > new_start and text[new_end - 1].isspace():
+        new_end -= 1
+    if new_start == new_end:
+        return None
+    if (new_start, new_end) != (start, end):
+        report.repair(EDGE_TRIMMED, location)
+    if (new_start, new_end, label) != span:
+        report.count("entities repaired")
+    return new_start, new_end, label
 
 
 def resolve_overlaps(
