@@ -1,4 +1,6 @@
 """Vectorised maps between the characters of a Doc and its tokens."""
+from typing import List, Sequence, Tuple
+
 import numpy
 from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
@@ -9,6 +11,25 @@ def ragged_positions(starts: Ints1d, lengths: Ints1d) -> Ints1d:
     """Concatenate the ranges starts[i] : starts[i] + lengths[i], vectorised."""
     offsets = numpy.arange(lengths.sum()) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
     return numpy.repeat(starts, lengths) + offsets
+
+
+class _LastBatch:
+    """The texts of the last batch asked for. Every feature source and the
+    decoder need the batch's texts, and `Doc.text` rebuilds the string from
+    the tokens on every call (costly for one token per character). A Doc's
+    text never changes (retokenizing keeps it), and the cache holds the Docs
+    themselves, so an object id cannot be reused while it is cached."""
+
+    docs: Tuple[Doc, ...] = ()
+    texts: List[str] = []
+
+
+def doc_texts(docs: Sequence[Doc]) -> List[str]:
+    """`[doc.text for doc in docs]`, computed once per batch."""
+    last = _LastBatch
+    if len(docs) != len(last.docs) or any(a is not b for a, b in zip(docs, last.docs)):
+        last.docs, last.texts = tuple(docs), [doc.text for doc in docs]
+    return last.texts
 
 
 def n_chars(doc: Doc) -> int:

@@ -71,15 +71,21 @@ def test_joint_mode_writes_words_tags_and_entities(nlp, tmp_path):
     if not is_joint(nlp):
         pytest.skip("joint mode only")
     tagset = set(nlp.get_pipe("ner").cfg["pos_tags"])
+    same_tags = total = 0
     for ref in make_reference_docs(nlp.vocab)[:8]:
         doc = nlp(ref.text)
         assert [t.text for t in doc] == [t.text for t in ref]
-        assert [t.tag_ for t in doc] == [t.tag_ for t in ref]
-        assert all(any(t.i == e.start for t in doc) and e.end_char == doc[e.end - 1].idx + len(doc[e.end - 1]) for e in doc.ents)
+        same_tags += sum(a.tag_ == b.tag_ for a, b in zip(doc, ref))
+        total += len(ref)
+        assert [(e.start_char, e.end_char) for e in doc.ents] == [(e.start_char, e.end_char) for e in ref.ents]
+    assert same_tags / total >= 0.85
     for text in BAD_INPUTS:
         doc = nlp(text)
         assert "".join(t.text_with_ws for t in doc) == text
         assert all(t.tag_ in tagset for t in doc)  # every token, whitespace included
+        assert not any(t.text.strip() != t.text and not t.is_space for t in doc)  # no word holds whitespace
+        if "transformer" in nlp.pipe_names and len(doc):  # the wordpiece alignment follows the words
+            assert len(doc._.trf_data.align.lengths) == len(doc)
     nlp.to_disk(tmp_path / "joint")
     reloaded = spacy.load(tmp_path / "joint")
     assert reloaded.get_pipe("ner").settings.annotate == ["ents", "tokens", "tags"]

@@ -133,7 +133,7 @@ def conll_lines(sentences, conllu: bool) -> str:
 def write_project(tmp: Path) -> None:
     shutil.copy(ROOT / "project.yml", tmp / "project.yml")
     (tmp / "configs").mkdir()
-    for name in ("cpu.cfg", "gpu.cfg", "preannotation_tagger.cfg"):
+    for name in ("cpu.cfg", "cpu_joint.cfg", "gpu.cfg", "preannotation_tagger.cfg"):
         shutil.copy(ROOT / "configs" / name, tmp / "configs" / name)
     weibo = tmp / "assets" / "weibo"
     weibo.mkdir(parents=True)
@@ -211,10 +211,34 @@ def test_project_run_all(tmp_path):
     assert "".join(info["tokens"]) == "王小明去北京了"
     assert info["pkuseg"] and info["pipes"] == ["tok2vec", "tagger", "ner"]
     assert all(info["tags"])
+    run_joint(project, env)
     # your own corpus: the same project again with ner_corpus custom; the
     # segmenter and tagger of the run above are reused (weasel skips them)
     run_custom_bmes(project, env)
     run_custom_jsonl(project, env)
+
+
+def run_joint(project: Path, env: dict) -> None:
+    """The joint-mode config: the same data, a pipeline of `ner` alone whose
+    tokens are its own words, all tagged."""
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "all", str(project),
+           "--vars.config", "cpu_joint", "--vars.name", "joint", "--vars.seg_iter", "2", "--vars.tagger_steps", "6"]
+    result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "Skipping 'preannotate'" in result.stdout
+    assert (project / "packages" / "zh_joint-0.1.0" / "dist" / "zh_joint-0.1.0-py3-none-any.whl").exists()
+    code = (
+        "import json, sys, spacy\n"
+        "nlp = spacy.load(sys.argv[1])\n"
+        "doc = nlp('王小明去北京了')\n"
+        "print(json.dumps({'pipes': nlp.pipe_names, 'tokens': [t.text for t in doc], 'tags': [t.tag_ for t in doc]}))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code, str(project / "training" / "model-best")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    info = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert info["pipes"] == ["ner"]
+    assert "".join(info["tokens"]) == "王小明去北京了" and all(info["tags"])
 
 
 def run_custom(project: Path, env: dict, *vars_: str) -> str:

@@ -151,3 +151,46 @@ def test_scores_use_character_offsets_across_tokenizations(initialized_nlp):
     assert scores["ents_p"] == scores["ents_r"] == 0.5
     assert scores["ents_per_type"]["PER"]["f"] == 1.0
     assert scores["ents_per_type"]["LOC"]["r"] == 0.0
+
+
+def test_component_and_factory_share_one_set_of_defaults():
+    from spacy_zh_mtl import ZhMtlNer
+    from spacy_zh_mtl.pipeline.settings import MultitaskSettings
+
+    nlp = spacy.blank("zh")
+    factory = nlp.add_pipe("zh_mtl_ner")
+    direct = ZhMtlNer(nlp.vocab, factory.model)
+    assert direct.settings == factory.settings == MultitaskSettings()
+    assert factory.settings.task_weights == {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2}
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"annotate": ["tokens"]}, "must include 'ents'"),
+        ({"annotate": ["ents", "words"]}, "unknown value"),
+        ({"annotate": ["ents", "tags"]}, "'tags' needs 'tokens'"),
+        ({"annotate": ["ents", "tokens"], "tasks": ["ner", "pos"]}, "'cws' decoder"),
+    ],
+)
+def test_bad_annotate_settings_are_rejected(config, message):
+    with pytest.raises(ValueError, match=message):
+        spacy.blank("zh").add_pipe("zh_mtl_ner", config=config)
+
+
+def test_load_joint_explains_what_it_needs(tmp_path):
+    from spacy_zh_mtl import load_joint
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(tmp_path / "plain")
+    with pytest.raises(ValueError, match="no zh_mtl_ner"):
+        load_joint(tmp_path / "plain")
+    with pytest.raises(ValueError, match="no pipeline"):
+        load_joint(tmp_path / "missing")
+    ner_only = spacy.blank("zh")
+    ner_only.add_pipe("zh_mtl_ner", config={"tasks": ["ner"], "consistency": False})
+    (tmp_path / "ner_only").mkdir()
+    ner_only.config.to_disk(tmp_path / "ner_only" / "config.cfg")  # only the config is read
+    with pytest.raises(ValueError, match="needs the 'cws' and 'pos' decoders"):
+        load_joint(tmp_path / "ner_only")

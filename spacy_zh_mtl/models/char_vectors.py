@@ -22,6 +22,8 @@ from thinc.api import Model
 from thinc.types import Floats1d, Floats2d, Ints1d, Ragged
 from wasabi import msg
 
+from ..char_index import doc_texts
+
 
 @dataclass
 class CharTable:
@@ -116,8 +118,9 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
     E = model.get_param("E")
     U = model.get_param("U")
     xp = model.ops.xp
-    lengths = model.ops.asarray1i([len(doc.text) for doc in docs])
-    rows = _char_index(model).rows("".join(doc.text for doc in docs))
+    texts = doc_texts(docs)
+    lengths = model.ops.asarray1i([len(text) for text in texts])
+    rows = _char_index(model).rows("".join(texts))
     known = rows >= 0
     known_xp = xp.asarray(known)
     out = E[xp.asarray(numpy.maximum(rows, 0))]

@@ -21,7 +21,7 @@ from thinc.api import Model
 from thinc.types import Floats2d, Ragged
 from wasabi import msg
 
-from ..char_index import ragged_positions
+from ..char_index import doc_texts, ragged_positions
 
 SETS = ("B", "M", "E", "S")
 # jieba POS tags of entity-like words -> word type
@@ -226,7 +226,7 @@ def _lexicon(model: Model) -> Lexicon:
 
 
 def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
-    texts = [doc.text for doc in docs]
+    texts = doc_texts(docs)
     features = model.ops.asarray2f(_lexicon(model).batch_features(texts))
     lengths = model.ops.asarray1i([len(text) for text in texts])
 

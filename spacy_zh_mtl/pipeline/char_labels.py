@@ -15,12 +15,12 @@ from wasabi import msg
 
 from ..char_index import char_token_index, n_chars, token_bounds
 from ..losses.targets import IGNORE, CharTargets
+from ..types import CharSpan
 
 CWS_TAGS = ("B", "I", "E", "S")
 SPACE_TAG = "_SP"
 OUTSIDE, BEGIN, INSIDE, END, SINGLE = range(5)
 SCHEMES = {"BIO": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
-CharSpan = Tuple[int, int, str]
 
 
 class EntityTagScheme:

@@ -10,7 +10,7 @@ from thinc.api import to_numpy
 from thinc.types import Ints1d, Ragged
 
 from ..char_index import ragged_positions, token_bounds
-from .char_labels import CharSpan
+from ..types import CharSpan
 
 
 def trim_spans(text: str, spans: Sequence[CharSpan]) -> List[CharSpan]:

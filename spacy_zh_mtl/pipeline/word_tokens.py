@@ -1,76 +1,70 @@
-"""Joint mode: write predicted words, their tags and the entities onto a Doc.
+"""Joint mode: a Doc of the predicted words, with their tags and the entities.
 
-The Doc usually comes from a character tokenizer, so its tokens are merged
-into the predicted words with one bulk retokenization; tokens of any other
-tokenizer are first split where a predicted word starts inside them. Tokens
-never join across whitespace, and whitespace tokens keep the space tag.
+The component's input Doc usually comes from a character tokenizer. Merging
+its tokens one word at a time costs more than the whole decoder, so the
+words are written into a new Doc built in one call, and the input's
+user data (extension attributes: `doc._.trf_data`, realigned to the words) and
+categories are carried over. Words never contain whitespace; whitespace
+becomes trailing spaces or whitespace tokens, as spaCy's tokenizers do, and
+whitespace tokens get the space tag.
 """
+import dataclasses
+import re
 from typing import Dict, List, Optional, Sequence
 
 import numpy
 from spacy.attrs import IS_SPACE, TAG
 from spacy.tokens import Doc
-from thinc.types import Ints1d
+from spacy.util import get_words_and_spaces
+from thinc.api import to_numpy
+from thinc.types import Ints1d, Ragged
 
-from ..char_index import token_bounds
-from .char_labels import SPACE_TAG, CharSpan
-from .entity_tokens import realign_transformer_data, split_tokens, trim_spans
+from ..char_index import ragged_positions, token_bounds
+from ..types import CharSpan
+from .char_labels import SPACE_TAG
+from .entity_tokens import trim_spans
+
+_SPACE = re.compile(r"\s")
 
 
-def set_words(
+def joint_doc(
     doc: Doc,
+    text: str,
     word_starts: numpy.ndarray,
     char_tags: Optional[Ints1d],
     tag_names: Sequence[str],
     spans: Sequence[CharSpan],
     entity_tags: Dict[str, str],
-) -> None:
-    """Make `doc`'s tokens the predicted words (`word_starts`: bool per
-    character), tag each with its first character's tag if `char_tags` are
-    given (a word inside an entity: the tag `entity_tags` maps the label to,
-    if any) and set the entities."""
-    spans = trim_spans(doc.text, spans)
+) -> Doc:
+    """A Doc of `text` (= `doc.text`) whose tokens are the predicted words
+    (`word_starts`: bool per character; every entity boundary starts a word
+    too), tagged with their first character's tag if `char_tags` are given (a
+    word inside an entity: the tag `entity_tags` maps the label to, if any),
+    with `spans` as its entities."""
+    spans = trim_spans(text, spans)
     starts = word_starts.copy()
+    space = numpy.array([c.isspace() for c in text], dtype=bool) if _SPACE.search(text) else None
     for start, end, _ in spans:
         starts[start] = True
         if end < len(starts):
             starts[end] = True
-    bounds = token_bounds(doc)
-    if len(bounds) and (bounds[:, 1] - bounds[:, 0]).max() > 1:
-        pieces = split_tokens(doc, numpy.flatnonzero(starts), {}, spans)
-        first = numpy.repeat(numpy.arange(len(pieces)), pieces)
-        realign_transformer_data(doc, first, first + 1)
-        bounds = token_bounds(doc)
-    _merge_words(doc, bounds, starts)
+    if space is not None:  # whitespace is never part of a word
+        starts[1:] |= space[1:] | space[:-1]
+    bounds = numpy.append(numpy.flatnonzero(starts), len(text))
+    pieces = [text[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    words = [w for w in pieces if not w.isspace()] if space is not None else pieces
+    words, spaces = get_words_and_spaces(words, text)
+    new = Doc(doc.vocab, words=words, spaces=spaces)
     if char_tags is not None:
-        _set_tags(doc, char_tags, tag_names, spans, entity_tags)
-    doc.set_ents(
-        [doc.char_span(s, e, label=label, alignment_mode="expand") for s, e, label in spans],
+        _set_tags(new, char_tags, tag_names, spans, entity_tags)
+    new.set_ents(
+        [new.char_span(s, e, label=label, alignment_mode="expand") for s, e, label in spans],
         default="outside",
     )
-
-
-def _merge_words(doc: Doc, bounds: numpy.ndarray, starts: numpy.ndarray) -> None:
-    """Merge runs of tokens that continue a word, and keep `doc._.trf_data`
-    aligned (a merged token has every wordpiece of its parts)."""
-    if len(doc) < 2:
-        return
-    is_space = doc.to_array(IS_SPACE).astype(bool)
-    joins = (
-        ~starts[bounds[1:, 0]]
-        & (bounds[:-1, 1] == bounds[1:, 0])  # no whitespace in between
-        & ~is_space[1:]
-        & ~is_space[:-1]
-    )
-    if not joins.any():
-        return
-    word_first = numpy.flatnonzero(numpy.concatenate([[True], ~joins]))
-    word_end = numpy.append(word_first[1:], len(doc))
-    with doc.retokenize() as retokenizer:
-        for a, b in zip(word_first.tolist(), word_end.tolist()):
-            if b - a > 1:
-                retokenizer.merge(doc[a:b])
-    realign_transformer_data(doc, word_first, word_end)
+    new.user_data.update(doc.user_data)
+    new.cats.update(doc.cats)
+    _realign_transformer_data(doc, new)
+    return new
 
 
 def _set_tags(
@@ -84,17 +78,31 @@ def _set_tags(
     hashes = numpy.array([strings.add(name) for name in tag_names], dtype="uint64")
     bounds = token_bounds(doc)
     tags = hashes[char_tags[bounds[:, 0]]]
-    if spans and entity_tags:
-        label_of_char = numpy.full(len(char_tags), -1, dtype="int64")
-        labels: List[str] = []
-        for start, end, label in spans:
-            if entity_tags.get(label):
-                label_of_char[start:end] = len(labels)
-                labels.append(entity_tags[label])
-        inside = label_of_char[bounds[:, 0]]
-        if (inside >= 0).any():
-            label_hashes = numpy.array([strings.add(tag) for tag in labels], dtype="uint64")
-            tags = numpy.where(inside >= 0, label_hashes[numpy.maximum(inside, 0)], tags)
+    labels: List[str] = []
+    label_of_char = numpy.full(len(char_tags), -1, dtype="int64")
+    for start, end, label in spans:
+        if entity_tags.get(label):
+            label_of_char[start:end] = len(labels)
+            labels.append(entity_tags[label])
+    inside = label_of_char[bounds[:, 0]]
+    if (inside >= 0).any():
+        label_hashes = numpy.array([strings.add(tag) for tag in labels], dtype="uint64")
+        tags = numpy.where(inside >= 0, label_hashes[numpy.maximum(inside, 0)], tags)
     tags[doc.to_array(IS_SPACE).astype(bool)] = strings.add(SPACE_TAG)
     doc.from_array([TAG], tags.reshape(-1, 1))
 
+
+def _realign_transformer_data(old: Doc, new: Doc) -> None:
+    """Align each new token to the wordpieces of every old token it overlaps."""
+    trf_data = new.user_data.get(("._.", "trf_data", None, None))
+    if trf_data is None or not len(new) or len(trf_data.align.lengths) != len(old):
+        return
+    old_bounds, new_bounds = token_bounds(old), token_bounds(new)
+    first = numpy.searchsorted(old_bounds[:, 1], new_bounds[:, 0], side="right")
+    end = numpy.searchsorted(old_bounds[:, 0], new_bounds[:, 1], side="left")
+    lengths = to_numpy(trf_data.align.lengths).astype("int64")
+    rows = to_numpy(trf_data.align.dataXd).ravel()
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths)])
+    new_lengths = offsets[end] - offsets[first]
+    align = Ragged(rows[ragged_positions(offsets[first], new_lengths)], new_lengths.astype("int32"))
+    new.user_data[("._.", "trf_data", None, None)] = dataclasses.replace(trf_data, align=align)

@@ -2,7 +2,7 @@
 write the words and tags of its segmentation and POS decoders (joint mode)."""
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy
 import srsly
@@ -10,12 +10,13 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats3d
 from wasabi import msg
 
-from ..char_index import n_chars
+from ..char_index import doc_texts, n_chars
 from ..losses.multitask import LossResult, MultitaskLoss
 from ..losses.targets import CharTargets, split_by_task
 from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
@@ -26,7 +27,7 @@ from .decoding import Decoded, decode_batch
 from .entity_tokens import check_pipeline_order, set_char_entities
 from .scoring import score_words_and_tags
 from .settings import MultitaskSettings, default_settings
-from .word_tokens import set_words
+from .word_tokens import joint_doc
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -301,39 +302,60 @@ class ZhMtlNer(TrainablePipe):
         nonempty = [i for i, doc in enumerate(docs) if n_chars(doc)]
         if not nonempty:
             return nonempty, None
+        texts = doc_texts(docs)
         emissions = self.model.ops.to_numpy(self.model.predict(docs))
         lengths = numpy.array([n_chars(docs[i]) for i in nonempty], dtype="int64")
         decoded = decode_batch(
             split_by_task(emissions, task_sizes(self.model)),
             lengths,
-            [docs[i].text for i in nonempty],
+            [texts[i] for i in nonempty],
             crf_parameters(self.model),
             self.scheme,
             self.settings.annotate,
         )
         return nonempty, decoded
 
-    def set_annotations(self, docs: Iterable[Doc], predictions: Tuple[List[int], Optional[Decoded]]) -> None:
-        """Set `doc.ents` and, in joint mode, the words and their tags."""
+    def set_annotations(
+        self, docs: Iterable[Doc], predictions: Tuple[List[int], Optional[Decoded]]
+    ) -> List[Doc]:
+        """Set `doc.ents` (standard mode: in place) or, in joint mode, return
+        new Docs of the predicted words with their tags and entities."""
         docs = list(docs)
         nonempty, decoded = predictions
         for doc in docs:
             if not n_chars(doc):
                 doc.set_ents([], default="outside")
         if decoded is None:
-            return
+            return docs
         scheme, entity_tags = self.scheme, self.entity_tags
         joint = "tokens" in self.settings.annotate
-        tag_names = self.cfg["pos_tags"]
+        texts = doc_texts(docs)
         for row, i in enumerate(nonempty):
-            doc = docs[i]
-            n = n_chars(doc)
+            n = len(texts[i])
             spans = scheme.decode(decoded.ner[row, :n])
             if joint:
                 pos = decoded.pos[row, :n] if decoded.pos is not None else None
-                set_words(doc, decoded.word_starts[row, :n], pos, tag_names, spans, entity_tags)
+                starts = decoded.word_starts[row, :n]
+                docs[i] = joint_doc(docs[i], texts[i], starts, pos, self.cfg["pos_tags"], spans, entity_tags)
             else:
-                set_char_entities(doc, spans, entity_tags)
+                set_char_entities(docs[i], spans, entity_tags)
+        return docs
+
+    def __call__(self, doc: Doc) -> Doc:
+        try:
+            return self.set_annotations([doc], self.predict([doc]))[0]
+        except Exception as err:
+            return self.get_error_handler()(self.name, self, [doc], err)
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate the Docs in batches; in joint mode the Docs yielded are
+        new ones (see `set_annotations`)."""
+        error_handler = self.get_error_handler()
+        for docs in minibatch(stream, size=batch_size):
+            try:
+                yield from self.set_annotations(docs, self.predict(docs))
+            except Exception as err:
+                error_handler(self.name, self, docs, err)
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
         """Entity scores; in joint mode also word P/R/F and tag accuracy

@@ -1,0 +1,51 @@
+"""Words and tags of trained pipelines against gold ones (e.g. UD Chinese GSD test).
+
+  python -m benchmarks.words_tags GOLD.spacy --run joint=PATH:joint --run standard=PATH
+
+GOLD: a .spacy file of word-segmented, tagged Docs (`prepare-corpus gsd`
+writes one). Each run (NAME=PATH or NAME=PATH:joint, as in
+`benchmarks.throughput`) annotates the gold texts; the table has word
+P/R/F (spaCy's tokenization score: exact character spans) and the tag
+accuracy over the predicted words that match a gold word (`tag_acc`, spaCy's
+scorer; words segmented wrongly are not counted).
+"""
+import argparse
+from pathlib import Path
+
+import spacy
+from spacy.scorer import Scorer
+from spacy.tokens import DocBin
+from spacy.training import Example
+
+import spacy_zh_mtl
+
+from .throughput import parse_run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("gold", type=Path)
+    parser.add_argument("--run", dest="runs", type=parse_run, action="append", required=True)
+    parser.add_argument("--limit", type=int, default=0, help="first N gold docs (0: all)")
+    args = parser.parse_args()
+    print("| pipeline | components | word P | word R | word F | tag accuracy (matching words) |")
+    print("|---|---|---|---|---|---|")
+    for name, run_args in args.runs:
+        if "--lac" in run_args:
+            parser.error("words_tags compares spaCy pipelines; LAC's tagset differs")
+        path, joint = run_args[0], "--joint" in run_args
+        nlp = spacy_zh_mtl.load_joint(path) if joint else spacy.load(path)
+        gold = list(DocBin().from_disk(args.gold).get_docs(nlp.vocab))
+        if args.limit:
+            gold = gold[: args.limit]
+        predicted = nlp.pipe([doc.text for doc in gold], batch_size=64)
+        examples = [Example(pred, ref) for pred, ref in zip(predicted, gold)]
+        scores = Scorer.score_tokenization(examples)
+        scores.update(Scorer.score_token_attr(examples, "tag"))
+        print(f"| {name} | {' + '.join(nlp.pipe_names)} | {100 * scores['token_p']:.2f} | "
+              f"{100 * scores['token_r']:.2f} | {100 * scores['token_f']:.2f} | {100 * scores['tag_acc']:.2f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
