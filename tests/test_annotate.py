@@ -326,3 +326,30 @@ def test_kill_and_resume(model_dir, tmp_path):
     assert data.endswith(b"\n") and data == full.read_bytes()
     texts = [r["text"] for r in read_jsonl(out)]
     assert len(texts) == len(set(texts)) == n
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_matches_cli(model_dir, tmp_path):
+    pytest.importorskip("dask.bag")
+    distributed = pytest.importorskip("dask.distributed")
+    from spacy_zh_mtl.annotate_dask import annotate_bag, pipelines_loaded, write_jsonl
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(json.dumps({"id": i, "text": make_line(i)}, ensure_ascii=False) + "\n" for i in range(300))
+        + "{broken\n",
+        encoding="utf8",
+    )
+    assert invoke(model_dir, src, tmp_path / "cli.jsonl", "--tokens").exit_code == 0
+    report = ReadReport(str(src))
+    records = list(read_records(src, report=report))
+    assert report.n_bad == 1
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            bag = annotate_bag(records, model_dir, npartitions=6, tokens=True)
+            assert bag.compute() == read_jsonl(tmp_path / "cli.jsonl")
+            assert write_jsonl(bag, tmp_path / "dask.jsonl") == 300
+            loads = client.run(pipelines_loaded)
+    assert (tmp_path / "dask.jsonl").read_bytes() == (tmp_path / "cli.jsonl").read_bytes()
+    # Once per worker at most, however many partitions it ran.
+    assert len(loads) == 2 and all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1, loads
