@@ -213,20 +213,25 @@ def _line_records(path: Path, jsonl: bool, text_key: str, report: ReadReport) ->
         yield record
 
 
-def doc_to_record(doc: Doc, meta: Meta = None, tokens: bool = False) -> Dict[str, Any]:
+def doc_to_record(
+    doc: Doc, meta: Meta = None, tokens: bool = False, text: Optional[str] = None
+) -> Dict[str, Any]:
     """The output record of a Doc: text, entities (character offsets), tokens, meta.
+
+    text: The input text, when known: doc.text rebuilds it token by token,
+        which costs as much as a fast pipeline (spaCy's tokenizers keep the
+        text, so the two are equal).
 
     entities: [{"start", "end", "label", "text"}]; with tokens=True also
     tokens: [{"start", "end", "text", "tag"}] (tag None where the pipeline sets
     none); "meta" (the input record's other fields) only when there are any.
     """
-    record: Dict[str, Any] = {
-        "text": doc.text,
-        "entities": [
-            {"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text}
-            for e in doc.ents
-        ],
-    }
+    text = doc.text if text is None else text
+    entities = []
+    for ent in doc.ents:
+        start, end = ent.start_char, ent.end_char
+        entities.append({"start": start, "end": end, "label": ent.label_, "text": text[start:end]})
+    record: Dict[str, Any] = {"text": text, "entities": entities}
     if tokens:
         record["tokens"] = [
             {"start": t.idx, "end": t.idx + len(t.text), "text": t.text, "tag": t.tag_ or None}
@@ -237,9 +242,25 @@ def doc_to_record(doc: Doc, meta: Meta = None, tokens: bool = False) -> Dict[str
     return record
 
 
+def pipe_records(
+    nlp: Language, records: Iterable[Record], *, n_process: int = 1, batch_size: int = 64
+) -> Iterator[Tuple[Doc, Record]]:
+    """nlp.pipe over (text, meta) records: (doc, record) pairs in input order.
+
+    The record travels with its doc so that the text need not be rebuilt from
+    the doc (see doc_to_record).
+    """
+    pairs = ((text, (text, meta)) for text, meta in records)
+    return nlp.pipe(pairs, as_tuples=True, n_process=n_process, batch_size=batch_size)
+
+
+# One encoder for all records: json.dumps with options builds a new one per call.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def record_line(record: Dict[str, Any]) -> str:
     """A record as one JSONL line (with its newline), characters as they are."""
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return _JSON_ENCODER.encode(record) + "\n"
 
 
 def _fsync_path(path: Path) -> None:
@@ -279,8 +300,9 @@ class JsonlWriter:
         self._file = self.path.open("ab")
         return n_done, last_text
 
-    def add(self, doc: Doc, meta: Meta) -> None:
-        self._buffer.append(record_line(doc_to_record(doc, meta, self.tokens)).encode("utf8"))
+    def add(self, doc: Doc, record: Record) -> None:
+        text, meta = record
+        self._buffer.append(record_line(doc_to_record(doc, meta, self.tokens, text)).encode("utf8"))
 
     def flush(self, sync: bool = False) -> None:
         """Write the buffered records; fsync when asked or once FSYNC_INTERVAL has passed.
@@ -385,7 +407,8 @@ class DocBinWriter:
             last_text = last[-1].text if last else None
         return n_done, last_text
 
-    def add(self, doc: Doc, meta: Meta) -> None:
+    def add(self, doc: Doc, record: Record) -> None:
+        meta = record[1]
         if meta:
             doc.user_data["meta"] = meta
         self._docs.append(doc)
@@ -479,10 +502,10 @@ def annotate_file(
         disable=not progress, mininterval=0.5,
     )
     try:
-        for doc, meta in nlp.pipe(records, as_tuples=True, n_process=n_process, batch_size=batch_size):
-            writer.add(doc, meta)
+        for doc, record in pipe_records(nlp, records, n_process=n_process, batch_size=batch_size):
+            writer.add(doc, record)
             written += 1
-            pending += len(doc.text)
+            pending += len(record[0])
             if written % batch_size == 0:
                 writer.flush()
                 bar.update(pending)
@@ -490,6 +513,7 @@ def annotate_file(
                 chars += pending
                 pending = 0
         writer.finish()
+        bar.set_postfix(records=f"{n_done + written:,}", refresh=False)
     finally:
         bar.update(pending)
         bar.close()
@@ -521,5 +545,5 @@ def annotate_records(
     nlp: Language, records: Iterable[Record], *, tokens: bool = False, batch_size: int = 64
 ) -> Iterator[Dict[str, Any]]:
     """The output records of (text, meta) records, in order (what a JSONL output holds)."""
-    for doc, meta in nlp.pipe(records, as_tuples=True, batch_size=batch_size):
-        yield doc_to_record(doc, meta, tokens)
+    for doc, (text, meta) in pipe_records(nlp, records, batch_size=batch_size):
+        yield doc_to_record(doc, meta, tokens, text)
