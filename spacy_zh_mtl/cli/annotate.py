@@ -43,6 +43,8 @@ def annotate_cli(
         )
     except AnnotateError as err:
         msg.fail(str(err), exits=1)
+    except OSError as err:  # e.g. no permission to write OUTPUT, a full disk
+        msg.fail(f"{type(err).__name__}: {err}", exits=1)
     report = result.report
     if report.n_bad:
         first, *examples = report.bad_lines_summary()
