@@ -19,6 +19,7 @@ to `OUTPUT.parts/` and the chunks are merged into OUTPUT at the end.
 Bad lines (broken JSON, no text, undecodable bytes) are skipped and counted
 in a `ReadReport`, with the first few line numbers and contents.
 """
+import itertools
 import json
 import os
 import shutil
@@ -248,10 +249,21 @@ def pipe_records(
     """nlp.pipe over (text, meta) records: (doc, record) pairs in input order.
 
     The record travels with its doc so that the text need not be rebuilt from
-    the doc (see doc_to_record).
+    the doc (see doc_to_record). Only the texts go through nlp.pipe: with
+    as_tuples=True and n_process > 1, spaCy tokenizes in the main process and
+    ships Docs to the workers, twice as slow. Raises AnnotateError if the
+    pipeline drops a doc (an error handler that skips errors), as the records
+    would no longer match.
     """
-    pairs = ((text, (text, meta)) for text, meta in records)
-    return nlp.pipe(pairs, as_tuples=True, n_process=n_process, batch_size=batch_size)
+    records, for_texts = itertools.tee(records)
+    docs = nlp.pipe((text for text, _ in for_texts), n_process=n_process, batch_size=batch_size)
+    for doc, record in zip(docs, records):
+        # doc.text costs a pass over the tokens; its length is O(1) and catches a shift.
+        if (doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0) != len(record[0]):
+            raise AnnotateError(f"The pipeline returned a doc that is not the text {quote(record[0], 60)}")
+        yield doc, record
+    if next(records, None) is not None:
+        raise AnnotateError("The pipeline returned fewer docs than texts (does an error handler skip docs?)")
 
 
 # One encoder for all records: json.dumps with options builds a new one per call.

@@ -18,7 +18,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
-from spacy_zh_mtl.annotate import DocBinWriter, ReadReport, annotate_file, read_records
+from spacy_zh_mtl.annotate import AnnotateError, DocBinWriter, ReadReport, annotate_file, read_records
 from spacy_zh_mtl.cli import app
 
 runner = CliRunner()
@@ -283,6 +283,26 @@ def test_docbin_resume_from_chunks(model_dir, tmp_path, monkeypatch):
     annotate_file(nlp, src, full, progress=False, overwrite=True)
     want = [(d.text, [(e.start_char, e.label_) for e in d.ents]) for d in DocBin().from_disk(full).get_docs(vocab)]
     assert got == want and len(got) == 47
+
+
+@spacy.Language.component("test_annotate_fails_on_bad")
+def fails_on_bad(doc: Doc) -> Doc:
+    if "坏" in doc.text:
+        raise ValueError("bad doc")
+    return doc
+
+
+def test_a_dropped_doc_stops_the_run(model_dir, tmp_path):
+    nlp = spacy.load(model_dir)
+    nlp.add_pipe("test_annotate_fails_on_bad")
+    nlp.set_error_handler(lambda *args: None)  # skips the failing doc
+    src = tmp_path / "in.txt"
+    src.write_text("李华\n坏\n北京\n", encoding="utf8")
+    with pytest.raises(AnnotateError, match="not the text"):
+        annotate_file(nlp, src, tmp_path / "out.jsonl", progress=False)
+    src.write_text("李华\n北京\n坏\n", encoding="utf8")
+    with pytest.raises(AnnotateError, match="fewer docs than texts"):
+        annotate_file(nlp, src, tmp_path / "out.jsonl", progress=False, overwrite=True)
 
 
 def _annotate_cmd(model_dir: Path, src: Path, out: Path) -> List[str]:
