@@ -532,6 +532,33 @@ def annotate_file(
     return AnnotateResult(n_done, written, chars + pending, time.perf_counter() - start, report)
 
 
+def workers_die_with_this_process() -> None:
+    """Linux: processes forked from now on are killed when this process dies.
+
+    nlp.pipe's worker processes (n_process > 1) outlive a parent killed with
+    SIGKILL, blocked on a pipe for good, each holding a pipeline in memory.
+    Registered once per process; call it only in a process whose forks are
+    all workers (the CLI). A no-op where prctl is missing.
+    """
+    global _pdeathsig_installed
+    if _pdeathsig_installed or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return
+    pr_set_pdeathsig = 1
+    os.register_at_fork(after_in_child=lambda: prctl(pr_set_pdeathsig, int(signal.SIGKILL)))
+    _pdeathsig_installed = True
+
+
+_pdeathsig_installed = False
+
+
 def _skip_done(
     records: Iterator[Record], n_done: int, last_text: Optional[str], input_path: Path, output_path: Path
 ) -> None:

@@ -313,27 +313,53 @@ def _env() -> Dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
+def _start_and_kill(cmd: List[str], out: Path, min_size: int) -> List[int]:
+    """Start cmd, SIGKILL its main process once `out` has min_size bytes.
+
+    RETURNS: the process ids of its children at the time of the kill.
+    """
+    proc = subprocess.Popen(
+        cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.exists() and out.stat().st_size > min_size):
+            assert proc.poll() is None, "annotate finished before it could be killed"
+            assert time.monotonic() < deadline, "annotate wrote nothing in 120 s"
+            time.sleep(0.005)
+        children_file = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        children = [int(p) for p in children_file.read_text().split()] if children_file.exists() else []
+        proc.kill()  # the main process only: workers must not live on
+        proc.wait(timeout=30)
+        return children
+    except BaseException:
+        _kill_group(proc.pid)
+        raise
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL what is left of a process group."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def test_kill_and_resume(model_dir, tmp_path):
     n = 4000
     src = tmp_path / "in.txt"
     src.write_text("".join(make_line(i) * 3 + "\n" for i in range(n)), encoding="utf8")
     full, out = tmp_path / "full.jsonl", tmp_path / "out.jsonl"
     annotate_file(spacy.load(model_dir), src, full, batch_size=4, progress=False)  # uninterrupted
-    proc = subprocess.Popen(
-        _annotate_cmd(model_dir, src, out), env=_env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (out.exists() and out.stat().st_size > 50_000):
-            assert proc.poll() is None, "annotate finished before it could be killed"
-            assert time.monotonic() < deadline, "annotate wrote nothing in 120 s"
-            time.sleep(0.005)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    _start_and_kill(_annotate_cmd(model_dir, src, out), out, 50_000)
     killed = out.read_bytes()
     killed_lines = killed.count(b"\n")
     assert 0 < killed_lines < n, killed_lines
@@ -346,6 +372,29 @@ def test_kill_and_resume(model_dir, tmp_path):
     assert data.endswith(b"\n") and data == full.read_bytes()
     texts = [r["text"] for r in read_jsonl(out)]
     assert len(texts) == len(set(texts)) == n
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; prctl is Linux only")
+def test_killed_with_n_process_2_workers_die_and_resume(model_dir, tmp_path):
+    n = 3000
+    src = tmp_path / "in.txt"
+    src.write_text("".join(make_line(i) + "\n" for i in range(n)), encoding="utf8")
+    out = tmp_path / "out.jsonl"
+    cmd = _annotate_cmd(model_dir, src, out) + ["--n-process", "2"]
+    workers = _start_and_kill(cmd, out, 10_000)
+    try:
+        assert workers, "no worker processes seen"
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(_alive, workers)), "nlp.pipe workers outlived the killed annotate"
+    finally:
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
+    assert 0 < out.read_bytes().count(b"\n") < n
+    rerun = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert [r["text"] for r in read_jsonl(out)] == [make_line(i) for i in range(n)]
 
 
 @pytest.mark.slow

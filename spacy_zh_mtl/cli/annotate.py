@@ -4,7 +4,7 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..annotate import INPUT_FORMATS, AnnotateError, annotate_file
+from ..annotate import INPUT_FORMATS, AnnotateError, annotate_file, workers_die_with_this_process
 from . import app
 
 
@@ -35,6 +35,8 @@ def annotate_cli(
     except OSError as err:
         # spaCy's E050/E053 messages name the missing package or file.
         msg.fail(f"Cannot load the pipeline {model!r}", str(err).splitlines()[0], exits=1)
+    if n_process > 1:
+        workers_die_with_this_process()
     try:
         result = annotate_file(
             nlp, input_path, output_path, input_format=input_format, text_key=text_key,
