@@ -27,13 +27,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Literal, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-InputFormat = Literal["auto", "text", "jsonl", "spacy"]
 INPUT_FORMATS = ("auto", "text", "jsonl", "spacy")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 Meta = Optional[Dict[str, Any]]
@@ -47,6 +46,7 @@ ENCODING_SAMPLE = 1 << 16
 FSYNC_INTERVAL = 1.0
 DOCBIN_CHUNK = 1000
 PARTS_SUFFIX = ".parts"
+_pdeathsig_installed = False  # see workers_die_with_this_process
 
 
 class AnnotateError(Exception):
@@ -300,15 +300,7 @@ class JsonlWriter:
             self.path.unlink()
         n_done, last_text = 0, None
         if self.path.exists():
-            n_done, last_line = _truncate_to_complete_lines(self.path)
-            if n_done:
-                try:
-                    last_text = json.loads(last_line)["text"]
-                except (ValueError, KeyError, TypeError):
-                    raise AnnotateError(
-                        f"{self.path} exists but its last line is not an annotate record; "
-                        "use --overwrite or another output path"
-                    ) from None
+            n_done, last_text = _resume_jsonl(self.path)
         self._file = self.path.open("ab")
         return n_done, last_text
 
@@ -349,21 +341,41 @@ def _rfind_newline(f: Any, end: int, block: int = 1 << 16) -> int:
     return -1
 
 
-def _truncate_to_complete_lines(path: Path, block: int = 1 << 16) -> Tuple[int, bytes]:
-    """Cut a trailing partial line off a file. RETURNS: (complete lines, the last one)."""
+# Every record line starts so (doc_to_record puts "text" first).
+RECORD_PREFIX = b'{"text": '
+
+
+def _resume_jsonl(path: Path, block: int = 1 << 16) -> Tuple[int, Optional[str]]:
+    """Cut the partial last line off an annotate JSONL output, after checking that it is one.
+
+    RETURNS: (complete records, text of the last one).
+    """
+    not_ours = AnnotateError(
+        f"{path} exists but is not an annotate JSONL output; use --overwrite or another output path"
+    )
     with path.open("r+b") as f:
         end = f.seek(0, os.SEEK_END)
         keep = _rfind_newline(f, end) + 1
-        if keep < end:
+        f.seek(keep)
+        tail = f.read(end - keep)
+        # A partial line must be the start of a record: nothing else is cut off.
+        if tail and not (tail.startswith(RECORD_PREFIX) or RECORD_PREFIX.startswith(tail)):
+            raise not_ours
+        last_text = None
+        if keep:
+            last_start = _rfind_newline(f, keep - 1) + 1
+            f.seek(last_start)
+            try:
+                last_text = json.loads(f.read(keep - last_start))["text"]
+            except (ValueError, KeyError, TypeError):
+                raise not_ours from None
+        if tail:
             f.truncate(keep)
             f.flush()
             os.fsync(f.fileno())
         f.seek(0)
         n_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(block), b""))
-        last_start = _rfind_newline(f, keep - 1) + 1 if keep else 0
-        f.seek(last_start)
-        last_line = f.read(keep - last_start)
-    return n_lines, last_line
+    return n_lines, last_text
 
 
 class DocBinWriter:
@@ -554,9 +566,6 @@ def workers_die_with_this_process() -> None:
     pr_set_pdeathsig = 1
     os.register_at_fork(after_in_child=lambda: prctl(pr_set_pdeathsig, int(signal.SIGKILL)))
     _pdeathsig_installed = True
-
-
-_pdeathsig_installed = False
 
 
 def _skip_done(

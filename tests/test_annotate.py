@@ -239,6 +239,12 @@ def test_resume_refuses_another_inputs_output(model_dir, tmp_path):
     assert result.exit_code == 1 and "does not continue" in flat(result.output)
     assert invoke(model_dir, tmp_path / "b.txt", tmp_path / "out.jsonl", "--overwrite").exit_code == 0
     assert [r["text"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["上海", "南京", "张伟"]
+    # A file that is no annotate output is left as it is (its last line is not cut off).
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"a": 1}\nno newline at the end', encoding="utf8")
+    result = invoke(model_dir, tmp_path / "a.txt", notes)
+    assert result.exit_code == 1 and "is not an annotate JSONL output" in flat(result.output)
+    assert notes.read_text(encoding="utf8") == '{"a": 1}\nno newline at the end'
 
 
 def test_resume_truncates_a_partial_line(model_dir, tmp_path):
@@ -251,6 +257,10 @@ def test_resume_truncates_a_partial_line(model_dir, tmp_path):
     out.write_bytes(b"".join(lines[:20]) + lines[20][:17])  # as if killed inside record 21
     result = invoke(model_dir, src, out)
     assert result.exit_code == 0 and "Resumed: 20 records" in flat(result.output)
+    assert out.read_bytes() == full.read_bytes()
+    out.write_bytes(lines[0][:5])  # killed inside the first record
+    result = invoke(model_dir, src, out)
+    assert result.exit_code == 0 and "Resumed" not in result.output
     assert out.read_bytes() == full.read_bytes()
 
 
