@@ -22,6 +22,7 @@ in a `ReadReport`, with the first few line numbers and contents.
 import itertools
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -379,7 +380,13 @@ def _resume_jsonl(path: Path, block: int = 1 << 16) -> Tuple[int, Optional[str]]
 
 
 class DocBinWriter:
-    """Writes Docs in chunks (each written atomically) to OUTPUT.parts/, merged at the end."""
+    """Writes Docs in chunks (each written atomically) to OUTPUT.parts/, merged at the end.
+
+    A finished OUTPUT that a rerun continues becomes chunk 0, moved there only
+    when a new chunk is written, so that a rerun that stops (another input)
+    leaves it where it was. While chunks are waiting, OUTPUT does not exist;
+    an OUTPUT beside chunks means the merge finished and the chunks are stale.
+    """
 
     def __init__(self, path: Path, chunk_docs: int = DOCBIN_CHUNK) -> None:
         self.path = path
@@ -387,6 +394,7 @@ class DocBinWriter:
         self.chunk_docs = chunk_docs
         self._docs: List[Doc] = []
         self._index = 0
+        self._finished_docs: Optional[int] = None  # docs in a finished OUTPUT not yet moved
 
     @staticmethod
     def _new_docbin() -> DocBin:
@@ -398,9 +406,9 @@ class DocBinWriter:
         for p in self.parts.iterdir():
             if p.name.endswith(".tmp"):
                 p.unlink()
-                continue
-            index, n, _ = p.name.split(".")
-            chunks.append((int(index), int(n), p))
+            elif re.fullmatch(r"\d+\.\d+\.spacy", p.name):
+                index, n, _ = p.name.split(".")
+                chunks.append((int(index), int(n), p))
         return sorted(chunks)
 
     def start(self, overwrite: bool) -> Tuple[int, Optional[str]]:
@@ -410,26 +418,22 @@ class DocBinWriter:
             if self.path.exists():
                 self.path.unlink()
         if self.path.exists():
-            # A finished output: the merge is complete, so chunks left beside it are stale.
             shutil.rmtree(self.parts, ignore_errors=True)
             try:
-                n = len(DocBin().from_disk(self.path))
+                docbin = DocBin().from_disk(self.path)
             except Exception as err:  # non-DocBin bytes raise zlib/msgpack errors
                 raise AnnotateError(
                     f"{self.path} exists but is not a .spacy file ({type(err).__name__}); "
                     "use --overwrite or another output path"
                 ) from None
-            self.parts.mkdir(parents=True)
-            os.replace(self.path, self.parts / f"{0:06d}.{n}.spacy")
+            self._finished_docs = len(docbin)
+            self._index = 1
+            return len(docbin), _last_text(docbin)
         self.parts.mkdir(parents=True, exist_ok=True)
         chunks = self._chunks()
-        n_done = sum(n for _, n, _ in chunks)
         self._index = chunks[-1][0] + 1 if chunks else 1
-        last_text = None
-        if n_done:
-            last = list(DocBin().from_disk(chunks[-1][2]).get_docs(Vocab()))
-            last_text = last[-1].text if last else None
-        return n_done, last_text
+        last_text = _last_text(DocBin().from_disk(chunks[-1][2])) if chunks else None
+        return sum(n for _, n, _ in chunks), last_text
 
     def add(self, doc: Doc, record: Record) -> None:
         meta = record[1]
@@ -437,33 +441,50 @@ class DocBinWriter:
             doc.user_data["meta"] = meta
         self._docs.append(doc)
 
+    def _write_chunk(self, docbin: DocBin, index: int, n_docs: int) -> None:
+        tmp = self.parts / f"{index:06d}.tmp"
+        docbin.to_disk(tmp)
+        _fsync_path(tmp)
+        os.replace(tmp, self.parts / f"{index:06d}.{n_docs}.spacy")
+        _fsync_path(self.parts)
+
     def flush(self, sync: bool = False) -> None:
         """Write a chunk once `chunk_docs` docs are waiting (or when `sync`)."""
         if not self._docs or (len(self._docs) < self.chunk_docs and not sync):
             return
+        if self._finished_docs is not None:
+            self.parts.mkdir()
+            os.replace(self.path, self.parts / f"{0:06d}.{self._finished_docs}.spacy")
+            _fsync_path(self.parts)
+            self._finished_docs = None
         db = self._new_docbin()
         for doc in self._docs:
             db.add(doc)
-        tmp = self.parts / f"{self._index:06d}.tmp"
-        db.to_disk(tmp)
-        _fsync_path(tmp)
-        os.replace(tmp, self.parts / f"{self._index:06d}.{len(self._docs)}.spacy")
-        _fsync_path(self.parts)
+        self._write_chunk(db, self._index, len(self._docs))
         self._index += 1
         self._docs = []
 
     def finish(self) -> None:
         """Write the last chunk, merge all chunks into the output and remove them."""
         self.flush(sync=True)
-        merged = self._new_docbin()
-        for _, _, p in self._chunks():
-            merged.merge(DocBin(store_user_data=True).from_disk(p))
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        merged.to_disk(tmp)
-        _fsync_path(tmp)
-        os.replace(tmp, self.path)
-        _fsync_path(self.path.parent)
-        shutil.rmtree(self.parts)
+        if self._finished_docs is None:  # else nothing was added to a finished output
+            merged = self._new_docbin()
+            for _, _, p in self._chunks():
+                merged.merge(DocBin(store_user_data=True).from_disk(p))
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            merged.to_disk(tmp)
+            _fsync_path(tmp)
+            os.replace(tmp, self.path)
+            _fsync_path(self.path.parent)
+        shutil.rmtree(self.parts, ignore_errors=True)
+
+
+def _last_text(docbin: DocBin) -> Optional[str]:
+    """Text of the last Doc of a DocBin (None if it has none)."""
+    text = None
+    for doc in docbin.get_docs(Vocab()):
+        text = doc.text
+    return text
 
 
 Writer = Union[JsonlWriter, DocBinWriter]

@@ -293,6 +293,14 @@ def test_docbin_resume_from_chunks(model_dir, tmp_path, monkeypatch):
     annotate_file(nlp, src, full, progress=False, overwrite=True)
     want = [(d.text, [(e.start_char, e.label_) for e in d.ents]) for d in DocBin().from_disk(full).get_docs(vocab)]
     assert got == want and len(got) == 47
+    # Another input stops the run and leaves the finished output where it is.
+    before = out.read_bytes()
+    (tmp_path / "other.txt").write_text("上海\n" * 50, encoding="utf8")
+    with pytest.raises(AnnotateError, match="does not continue"):
+        annotate_file(nlp, tmp_path / "other.txt", out, progress=False, chunk_docs=10)
+    assert out.read_bytes() == before and not parts.exists()
+    # A complete rerun leaves it as it is too.
+    assert annotate_file(nlp, src, out, progress=False).written == 0 and out.read_bytes() == before
 
 
 @spacy.Language.component("test_annotate_fails_on_bad")
