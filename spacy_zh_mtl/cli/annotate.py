@@ -32,8 +32,8 @@ def annotate_cli(
         msg.warn("--tokens applies to JSONL output only (a .spacy output holds the tokens anyway)")
     try:
         nlp = spacy.load(model)
-    except OSError as err:
-        # spaCy's E050/E053 messages name the missing package or file.
+    except (OSError, ValueError) as err:
+        # spaCy's messages (E050 no such package or folder, E002 unknown factory...) say why.
         msg.fail(f"Cannot load the pipeline {model!r}", str(err).splitlines()[0], exits=1)
     if n_process > 1:
         workers_die_with_this_process()
@@ -47,6 +47,9 @@ def annotate_cli(
         msg.fail(str(err), exits=1)
     except OSError as err:  # e.g. no permission to write OUTPUT, a full disk
         msg.fail(f"{type(err).__name__}: {err}", exits=1)
+    except KeyboardInterrupt:
+        msg.warn("Interrupted; run the same command again to continue")
+        raise typer.Exit(130) from None
     report = result.report
     if report.n_bad:
         first, *examples = report.bad_lines_summary()
