@@ -15,3 +15,4 @@ from . import train_segmenter  # noqa: E402,F401
 from . import preannotate  # noqa: E402,F401
 from . import report  # noqa: E402,F401
 from . import corpus_stats  # noqa: E402,F401
+from . import annotate  # noqa: E402,F401
