@@ -9,6 +9,7 @@ from .models import (  # noqa: F401  (registrations)
     optimizers,
     wordpiece_features,
 )
+from .corpora import training  # noqa: F401  (registrations)
 from .pipeline import scoring  # noqa: F401  (registrations)
 from .pipeline.joint_mode import load_joint  # noqa: F401
 from .pipeline.zh_mtl_ner import ZhMtlNer, make_zh_mtl_ner  # noqa: F401

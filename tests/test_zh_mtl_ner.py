@@ -194,3 +194,19 @@ def test_load_joint_explains_what_it_needs(tmp_path):
     ner_only.config.to_disk(tmp_path / "ner_only" / "config.cfg")  # only the config is read
     with pytest.raises(ValueError, match="needs the 'cws' and 'pos' decoders"):
         load_joint(tmp_path / "ner_only")
+
+
+def test_training_corpus_reads_the_aux_corpus_after_the_ner_corpus(tmp_path):
+    from spacy.tokens import DocBin
+    from spacy.util import registry
+
+    nlp = spacy.blank("zh")
+    refs = make_reference_docs(nlp.vocab)
+    DocBin(docs=refs[:3]).to_disk(tmp_path / "ner.spacy")
+    DocBin(docs=refs[3:5]).to_disk(tmp_path / "gsd.spacy")
+    read = registry.resolve({"c": {"@readers": "spacy_zh_mtl.TrainingCorpus.v1", "path": str(tmp_path / "ner.spacy"),
+                                   "aux_path": str(tmp_path / "gsd.spacy")}})["c"]
+    assert [eg.reference.text for eg in read(nlp)] == [d.text for d in refs[:5]]
+    alone = registry.resolve({"c": {"@readers": "spacy_zh_mtl.TrainingCorpus.v1", "path": str(tmp_path / "ner.spacy"),
+                                    "aux_path": None}})["c"]
+    assert len(list(alone(nlp))) == 3
