@@ -61,7 +61,7 @@ class LacGru(nn.Module):
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         self.gru.flatten_parameters()  # one contiguous weight block for cuDNN
-        packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=True)
         states, _ = self.gru(packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=features.shape[1])
         return states

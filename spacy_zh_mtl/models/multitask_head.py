@@ -43,14 +43,15 @@ class MultitaskCrfHead(nn.Module):
         )
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """features: (batch, max_chars, n_in); lengths: (batch,) characters per doc.
+        """features: (batch, max_chars, n_in); lengths: (batch,) characters per doc,
+        decreasing (`torch_sequences.pad_ragged` sorts the batch).
         Returns (batch, max_chars, sum of task sizes) emission scores.
         """
         hidden = self.input_dropout(features)
         if self.gru is not None:
             # one contiguous weight block for cuDNN (a no-op on CPU)
             self.gru.flatten_parameters()
-            packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=True)
             hidden, _ = self.gru(packed)
             hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
         hidden = self.dropout(hidden)

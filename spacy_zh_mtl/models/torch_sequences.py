@@ -4,9 +4,11 @@ wrapped with thinc's `PyTorchWrapper_v2` that take
 `(features: (batch, max_chars, width), lengths: (batch,))`.
 
 Padding and unpadding are one scatter or gather per batch on the active
-backend (numpy or cupy), with the index arrays built once on the host. Docs
-without characters have no row in the padded batch (packed sequences need
-lengths of at least 1).
+backend (numpy or cupy), with the index arrays built once on the host. The
+padded rows are sorted by decreasing length, so the modules pack them with
+`enforce_sorted=True` (torch would otherwise copy the batch twice to sort
+and unsort it). Docs without characters have no row in the padded batch
+(packed sequences need lengths of at least 1).
 """
 from typing import Callable, Tuple
 
@@ -18,12 +20,16 @@ from thinc.types import Floats2d, Floats3d, Ints1d, Ragged
 
 def padded_positions(lengths: Ints1d) -> Tuple[Ints1d, Ints1d, Ints1d]:
     """For the rows of a Ragged with these lengths: the padded batch row and
-    column of each (empty sequences left out), and the non-zero lengths."""
+    column of each (empty sequences left out; the longest sequence in row 0),
+    and the padded batch's lengths, decreasing."""
     lengths = numpy.asarray(lengths, dtype="int64")
     nonempty = lengths[lengths > 0]
-    rows = numpy.repeat(numpy.arange(len(nonempty)), nonempty)
+    order = numpy.argsort(-nonempty, kind="stable")  # padded row -> sequence
+    rank = numpy.empty_like(order)
+    rank[order] = numpy.arange(len(order))  # sequence -> padded row
+    rows = numpy.repeat(rank, nonempty)
     cols = numpy.arange(int(nonempty.sum())) - numpy.repeat(numpy.cumsum(nonempty) - nonempty, nonempty)
-    return rows, cols, nonempty
+    return rows, cols, nonempty[order]
 
 
 def pad_ragged(model: Model, features: Ragged, is_train: bool) -> Tuple[ArgsKwargs, Callable]:
@@ -46,13 +52,19 @@ def pad_ragged(model: Model, features: Ragged, is_train: bool) -> Tuple[ArgsKwar
 def padded_output(
     model: Model, inputs_outputs: Tuple[Ragged, torch.Tensor], is_train: bool
 ) -> Tuple[Floats3d, Callable[[Floats3d], ArgsKwargs]]:
-    """The module's (batch, max_chars, width) output, kept padded."""
-    _, output = inputs_outputs
+    """The module's (batch, max_chars, width) output, kept padded, one row per
+    non-empty sequence in the input's order."""
+    inputs, output = inputs_outputs
+    lengths = model.ops.to_numpy(inputs.lengths)
+    rank = model.ops.xp.asarray(numpy.argsort(numpy.argsort(-lengths[lengths > 0], kind="stable")))
+    padded = torch2xp(output)
 
     def backprop(d_output: Floats3d) -> ArgsKwargs:
-        return ArgsKwargs(args=(output,), kwargs={"grad_tensors": [xp2torch(d_output)]})
+        d_sorted = model.ops.alloc3f(*padded.shape)
+        d_sorted[rank] = d_output
+        return ArgsKwargs(args=(output,), kwargs={"grad_tensors": [xp2torch(d_sorted)]})
 
-    return torch2xp(output), backprop
+    return padded[rank], backprop
 
 
 def ragged_output(
