@@ -47,12 +47,16 @@ class MultitaskCrfHead(nn.Module):
         decreasing (`torch_sequences.pad_ragged` sorts the batch).
         Returns (batch, max_chars, sum of task sizes) emission scores.
         """
-        hidden = self.input_dropout(features)
+        # the emission layers run on the packed characters only, not on padding
+        packed = pack_padded_sequence(
+            self.input_dropout(features), lengths.cpu(), batch_first=True, enforce_sorted=True
+        )
         if self.gru is not None:
-            # one contiguous weight block for cuDNN (a no-op on CPU)
-            self.gru.flatten_parameters()
-            packed = pack_padded_sequence(hidden, lengths.cpu(), batch_first=True, enforce_sorted=True)
-            hidden, _ = self.gru(packed)
-            hidden, _ = pad_packed_sequence(hidden, batch_first=True, total_length=features.shape[1])
-        hidden = self.dropout(hidden)
-        return torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)
+            self.gru.flatten_parameters()  # one contiguous weight block for cuDNN (a no-op on CPU)
+            packed, _ = self.gru(packed)
+        hidden = self.dropout(packed.data)
+        emissions = torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)
+        padded, _ = pad_packed_sequence(
+            packed._replace(data=emissions), batch_first=True, total_length=features.shape[1]
+        )
+        return padded
