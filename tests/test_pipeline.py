@@ -163,3 +163,37 @@ def test_multiprocess_pipe_gives_same_entities(trained_pipeline_dir: Path):
     script = MULTIPROCESS_SCRIPT.format(texts=texts)
     output = run_isolated([sys.executable, "-c", script, str(trained_pipeline_dir)], timeout=300)
     assert "OK 8" in output
+
+
+def test_speed_and_word_benchmarks_run_on_a_trained_pipeline(trained_pretrained_pipeline_dir: Path, tmp_path: Path):
+    """The commands of benchmarks/ that take a trained pipeline (no training)."""
+    import json
+    import subprocess
+
+    from spacy.tokens import DocBin
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TRAIN_TEXTS + ["", "OpenAI的CEO在北京"]) + "\n", encoding="utf8")
+    model = str(trained_pretrained_pipeline_dir)
+    out = tmp_path / "speed.json"
+    cmd = [sys.executable, "-m", "benchmarks.pipeline_speed", model, str(texts), "--joint", "--output", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300, cwd=Path(__file__).parent.parent)
+    result = json.loads(out.read_text())
+    assert result["pipeline"] == ["ner"] and result["texts"] == len(TRAIN_TEXTS) + 2
+    assert result["chars_per_second"] > 0 and set(result["component_seconds"]) == {"tokenizer", "ner"}
+    assert result["ents"] > 0
+    compare = subprocess.run(
+        [sys.executable, "-m", "benchmarks.throughput", str(texts), "--run", f"joint={model}:joint",
+         "--run", f"standard={model}", "--run", "lac=lac", "--baseline", "standard", "--rounds", "1"],
+        check=True, capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent,
+    ).stdout
+    assert "| standard | tok2vec + tagger + ner |" in compare and "| 1.00 (1.00–1.00) |" in compare
+    assert "| joint | ner |" in compare and "| lac | lac |" in compare
+    gold = tmp_path / "gold.spacy"
+    DocBin(docs=make_reference_docs(spacy.blank("zh").vocab)).to_disk(gold)
+    table = subprocess.run(
+        [sys.executable, "-m", "benchmarks.words_tags", str(gold), "--run", f"joint={model}:joint"],
+        check=True, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent,
+    ).stdout
+    word_f = float(table.strip().splitlines()[-1].split("|")[5])
+    assert word_f >= 90.0  # the training sentences' words
