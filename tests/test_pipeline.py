@@ -197,3 +197,39 @@ def test_speed_and_word_benchmarks_run_on_a_trained_pipeline(trained_pretrained_
     ).stdout
     word_f = float(table.strip().splitlines()[-1].split("|")[5])
     assert word_f >= 90.0  # the training sentences' words
+
+
+def test_user_words_change_the_lexicon_features_and_are_saved(trained_pretrained_pipeline_dir: Path, tmp_path: Path):
+    from spacy_zh_mtl import add_user_words
+
+    nlp = spacy.load(trained_pretrained_pipeline_dir)
+    ner = nlp.get_pipe("ner")
+    lexicon = ner.model.get_ref("char_features").get_ref("lexicon")
+    text = "蔚来汽车在合肥"
+
+    def features():
+        rows, _ = lexicon([nlp.make_doc(text)], is_train=False)
+        return rows.dataXd.copy()
+
+    before = features()
+    words = tmp_path / "words.txt"
+    words.write_text("蔚来汽车 5 nt\n合肥市长\n", encoding="utf8")
+    assert add_user_words(nlp, words) == 2
+    after = features()
+    assert not (before[:4] == after[:4]).all()  # 蔚来汽车 now matches, as a word and as an ORG
+    assert (before[4:] == after[4:]).all()
+    nlp.to_disk(tmp_path / "custom")
+    reloaded = spacy.load(tmp_path / "custom")
+    rows, _ = reloaded.get_pipe("ner").model.get_ref("char_features").get_ref("lexicon")(
+        [reloaded.make_doc(text)], is_train=False
+    )
+    assert (rows.dataXd == after).all()
+    assert add_user_words(nlp, [("蔚来汽车", "ORG")]) == 0  # known now
+    with pytest.raises(ValueError, match="unknown word type"):
+        add_user_words(nlp, [("蔚来", "BRAND")])
+    with pytest.raises(ValueError, match="whitespace"):
+        add_user_words(nlp, ["蔚来 汽车"])
+    bad = tmp_path / "bad.txt"
+    bad.write_text("一 二 三 四\n", encoding="utf8")
+    with pytest.raises(ValueError, match="bad.txt:1"):
+        add_user_words(nlp, bad)

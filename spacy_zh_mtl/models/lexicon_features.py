@@ -225,6 +225,52 @@ def _lexicon(model: Model) -> Lexicon:
     return cached[1]
 
 
+def add_words(model: Model, entries: Sequence[Tuple[str, Optional[str]]], weight: float = 1.0) -> int:
+    """Add (word, type or None) entries to an initialized lexicon source, at
+    `weight` (1.0: as strong as the most frequent word). The lexicon is part
+    of the model: saved with the pipeline, used from the next call on.
+    Returns how many words were new."""
+    data = model.attrs["lexicon"]
+    if data is None:
+        raise ValueError("lexicon: add words after the pipeline is initialized (trained or loaded)")
+    type_ids = {name: i for i, name in enumerate(data["types"])}
+    unknown = sorted({t for _, t in entries if t is not None and t not in type_ids})
+    if unknown:
+        raise ValueError(f"lexicon: unknown word type(s) {unknown}; this lexicon has {data['types'] or 'no types'}")
+    bad = [w for w, _ in entries if not w or len(w) > MAX_WORD_LENGTH or any(c.isspace() for c in w)]
+    if bad:
+        raise ValueError(
+            f"lexicon: {len(bad)} word(s) empty, with whitespace or longer than {MAX_WORD_LENGTH} "
+            f"characters, e.g. {bad[:3]}"
+        )
+    words = dict(data["words"])
+    new = sum(word not in words for word, _ in entries)
+    for word, word_type in entries:
+        words[word] = [type_ids[word_type] if word_type is not None else -1, float(weight)]
+    model.attrs["lexicon"] = {"types": list(data["types"]), "words": words}
+    return new
+
+
+def read_user_words(path: Path) -> List[Tuple[str, Optional[str]]]:
+    """(word, type) entries of a user dictionary in jieba's format, `word
+    [freq] [tag]` per line (nr/ns/nt read as PER/LOC/ORG, other tags as they
+    are). Bad lines stop with their line number."""
+    if not path.is_file():
+        raise FileNotFoundError(f"user dictionary: no such file: {path}")
+    entries = []
+    with path.open(encoding="utf-8-sig") as f:
+        for line_no, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            parsed = _parse_entry(parts)
+            if isinstance(parsed, str):
+                raise ValueError(f"user dictionary {path}:{line_no}: {parsed}: {line.strip()[:200]!r}")
+            word, _, tag = parsed
+            entries.append((word, JIEBA_TYPES.get(tag, tag) if tag is not None else None))
+    return entries
+
+
 def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:
     texts = doc_texts(docs)
     features = model.ops.asarray2f(_lexicon(model).batch_features(texts))
