@@ -2,7 +2,7 @@
 
 Registered through the `spacy_callbacks` entry point, so a config that names
 `spacy_zh_mtl.pkuseg_postprocess.v1` resolves without an import. Training
-pkuseg itself is data preparation and lives in `spacy_zh_mtl.corpora.pkuseg_training`.
+pkuseg itself is data preparation and lives in `spacy_zh_mtl.prep.pkuseg_training`.
 """
 from typing import Callable
 
