@@ -286,7 +286,7 @@ def report(args: argparse.Namespace) -> None:
 # CLI ----------------------------------------------------------------------
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -333,7 +333,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--docs", type=Path, default=ROOT / "docs")
     p.set_defaults(func=report)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = build_parser().parse_args(argv)
     args.func(args)
 
 

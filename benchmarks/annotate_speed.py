@@ -81,7 +81,7 @@ def write_input(texts: List[str], folder: Path) -> Path:
     return path
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="Pipeline (package name or folder); default: blank zh + entity_ruler")
     parser.add_argument("--input", type=Path, help="Text lines, JSONL or .spacy; default: synthetic sentences")
@@ -90,6 +90,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5, help="Alternating runs of each")
     parser.add_argument("--progress", action="store_true", help="Show annotate's progress bar (as the CLI does)")
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
 
     nlp = spacy.load(args.model) if args.model else ruler_pipeline()

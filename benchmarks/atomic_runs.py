@@ -31,10 +31,15 @@ def prf(pred: Set[Entity], gold: Set[Entity]) -> str:
     return f"P {100 * p:.2f} R {100 * r:.2f} F {100 * (2 * p * r / max(p + r, 1e-9)):.2f}"
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("gold", type=Path)
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
     nlp = spacy.load(args.model)
     ner = next(proc for _, proc in nlp.pipeline if proc.__class__.__name__ == "ZhMtlNer")

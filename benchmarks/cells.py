@@ -75,14 +75,15 @@ FULL = {"components.ner.tasks": '["ner","cws","pos"]', "components.ner.consisten
 AUX_1 = {f"components.ner.task_weights.{term}": "1.0" for term in ("cws", "pos", "consistency")}
 AUX_02 = {f"components.ner.task_weights.{term}": "0.2" for term in ("cws", "pos", "consistency")}
 SOURCES = "components.ner.model.char_features.sources"
-# cpu.cfg's budget: 1,500 steps (about 12 epochs of People's Daily small),
-# evaluated every 300 steps; the ablations run 600 (--max-steps 600)
+# cpu.cfg's budget, evaluated five times; the ablations run 600 steps
+# (--max-steps 600), enough to rank feature sources at a lower cost
 LONG = {"training.max_steps": "1500", "training.eval_frequency": "300"}
-# twice that, for corpora whose dev F still rises at 1,500 steps: it pays on
-# CLUENER (72.41 vs 69.59), not on People's Daily (83.86 vs 84.39), seed 0
+# twice that, for corpora whose dev F still rises at the end of LONG
+# (docs/results.md: CLUENER gains from it, People's Daily does not)
 LONGER = {"training.max_steps": "3000", "training.eval_frequency": "500"}
 # LAC's two BiGRU layers trained with the rest (LacStates.v1 fine_tune), as
-# the shipped cpu.cfg does; the cells measured before it did keep them frozen
+# the shipped cpu.cfg does; the other cells set fine_tune = false explicitly,
+# so a change of the config's default does not change what they measure
 TUNE_LAC = {f"{SOURCES}.lac.fine_tune": "true"}
 FROZEN_LAC = {f"{SOURCES}.lac.fine_tune": "false"}
 
@@ -165,8 +166,8 @@ SETTINGS: Dict[str, Setting] = {
 
 Cell = Tuple[str, str, Sequence[int]]
 # The matrix, in the order it runs (most important cells first): (dataset, setting, seeds).
-# The ablations compare sources at the old 600-step budget of cpu.cfg (NER only);
-# the headline cells use cpu.cfg's 1,500 steps.
+# The ablations compare sources at 600 steps (NER only); the headline cells
+# use cpu.cfg's budget (LONG).
 MATRIX: List[Cell] = [
     ("weibo_merged", "ner", (0, 1, 2)),
     ("peoples_daily", "ner", (0, 1, 2)),

@@ -122,7 +122,7 @@ def measure_lac(args: argparse.Namespace, texts: List[str]) -> Dict[str, Any]:
     }
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="pipeline path or package name (ignored with --lac)")
     parser.add_argument("texts", type=Path, help="one text per line, or JSONL with a 'text' field")
@@ -133,6 +133,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N texts only (0: all)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (torch, onnxruntime)")
     parser.add_argument("--output", type=Path, help="also write the result as JSON")
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
     if args.lac and args.gpu_id >= 0:
         parser.error("--lac runs on CPU only")

@@ -115,7 +115,7 @@ def misaligned_entities(out: Path) -> Dict[str, Dict[str, Any]]:
     from spacy.util import get_words_and_spaces
 
     from spacy_zh_mtl.corpora.docs import read_docs
-    from spacy_zh_mtl.corpora.pkuseg_training import load_pkuseg
+    from spacy_zh_mtl.prep.pkuseg_training import load_pkuseg
 
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "pkuseg"}}})
     nlp.tokenizer.initialize(pkuseg_model=str(out / "pkuseg"), pkuseg_user_dict="default")

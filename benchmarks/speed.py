@@ -380,7 +380,7 @@ def plot_lengths(results: Dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -416,7 +416,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--profile-output", type=Path, default=None, help="Write a cProfile listing (breakdown mode)")
     p.set_defaults(func=measure)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = build_parser().parse_args(argv)
     args.func(args)
 
 

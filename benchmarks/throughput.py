@@ -46,7 +46,7 @@ def measure(args: List[str], texts: Path, batch_size: int, limit: int) -> Dict:
         return json.loads(output.read_text())
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("texts", type=Path)
     parser.add_argument("--run", dest="runs", type=parse_run, action="append", required=True)
@@ -55,6 +55,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=int, default=2000, help="first N texts (0: all)")
     parser.add_argument("--output", type=Path, help="write every measurement as JSON")
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
     names = [name for name, _ in args.runs]
     if args.baseline not in names:

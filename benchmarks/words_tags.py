@@ -22,11 +22,16 @@ import spacy_zh_mtl
 from .throughput import parse_run
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("gold", type=Path)
     parser.add_argument("--run", dest="runs", type=parse_run, action="append", required=True)
     parser.add_argument("--limit", type=int, default=0, help="first N gold docs (0: all)")
+    return parser
+
+
+def main() -> None:
+    parser = build_parser()
     args = parser.parse_args()
     print("| pipeline | components | word P | word R | word F | tag accuracy (matching words) |")
     print("|---|---|---|---|---|---|")

@@ -15,4 +15,4 @@ from .pipeline.joint_mode import load_joint  # noqa: F401
 from .pipeline.user_dictionary import add_user_words  # noqa: F401
 from .pipeline.zh_mtl_ner import ZhMtlNer, make_zh_mtl_ner  # noqa: F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -2,7 +2,7 @@
 
 Registered through the `spacy_callbacks` entry point, so a config that names
 `spacy_zh_mtl.pkuseg_postprocess.v1` resolves without an import. Training
-pkuseg itself is data preparation and lives in `spacy_zh_mtl.corpora.pkuseg_training`.
+pkuseg itself is data preparation and lives in `spacy_zh_mtl.prep.pkuseg_training`.
 """
 from typing import Callable
 
@@ -16,8 +16,9 @@ def make_pkuseg_postprocess(enabled: bool = False) -> Callable[[Language], Langu
     post-processing of the ChineseTokenizer on or off.
 
     spaCy always loads pkuseg with its default dictionary (`pkuseg_user_dict`
-    "default" or a file both add it), which merges words after the model: on
-    UD GSD dev that drops the project's segmenter from 92.6 to 83.3 word F1.
+    "default" or a file both add it), which merges words after the model
+    against its own idea of a word and so undoes what the project's segmenter
+    learned from UD GSD (docs/results.md has the word F1 of both).
     The setting is saved with the tokenizer, so the packaged pipeline keeps it.
 
         [initialize.after_init]

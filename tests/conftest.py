@@ -4,7 +4,7 @@ from typing import List
 
 import pytest
 
-from spacy_zh_mtl.tiny_transformer import make_tiny_transformer
+from spacy_zh_mtl.prep.tiny_transformer import make_tiny_transformer
 
 # Short texts to build the tiny transformer's vocabulary from: person, place and
 # organisation names, digits, Latin words and an emoji.

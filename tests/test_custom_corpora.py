@@ -16,7 +16,7 @@ from spacy_zh_mtl.corpora.jsonspans import json_spans_to_docs
 from spacy_zh_mtl.corpora.labels import load_label_map
 from spacy_zh_mtl.corpora.conversion_report import ConversionReport, CorpusFormatError
 from spacy_zh_mtl.corpora.spans import char_doc, span_problem, utf16_to_codepoints
-from spacy_zh_mtl.corpora.stats import corpus_stats
+from spacy_zh_mtl.prep.stats import corpus_stats
 
 
 def ents(doc):

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.corpora.bio import char_doc
 from spacy_zh_mtl.corpora.docs import read_docs, write_docs
-from spacy_zh_mtl.corpora.preannotate import PreannotationStats, preannotate_docs, recut
-from spacy_zh_mtl.corpora.pkuseg_training import (
+from spacy_zh_mtl.prep.preannotate import PreannotationStats, preannotate_docs, recut
+from spacy_zh_mtl.prep.pkuseg_training import (
     evaluate_segmenter,
     load_pkuseg,
     segmentation_prf,

@@ -180,7 +180,7 @@ def test_project_run_all(tmp_path):
     assert "| **all** |" in table and "| PER.NAM |" in table
     metrics = json.loads((project / "metrics" / "weibo_test.json").read_text())
     assert "ents_f" in metrics
-    wheel = project / "packages" / "zh_mtl_ner-0.1.0" / "dist" / "zh_mtl_ner-0.1.0-py3-none-any.whl"
+    wheel = project / "packages" / "zh_mtl_ner-0.2.0" / "dist" / "zh_mtl_ner-0.2.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
         meta = z.read(next(n for n in names if n.endswith("METADATA"))).decode()
@@ -226,7 +226,7 @@ def run_joint(project: Path, env: dict) -> None:
     result = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "Skipping 'preannotate'" in result.stdout
-    assert (project / "packages" / "zh_joint-0.1.0" / "dist" / "zh_joint-0.1.0-py3-none-any.whl").exists()
+    assert (project / "packages" / "zh_joint-0.2.0" / "dist" / "zh_joint-0.2.0-py3-none-any.whl").exists()
     code = (
         "import json, sys, spacy\n"
         "nlp = spacy.load(sys.argv[1])\n"
@@ -268,7 +268,7 @@ def run_custom_bmes(project: Path, env: dict) -> None:
     stats = json.loads((project / "metrics" / "corpus_custom.json").read_text(encoding="utf8"))
     assert stats["splits"]["dev"]["sentences"] == 1 and stats["splits"]["train"]["sentences"] == 11
     assert "entities read 20, kept 20, repaired 0, dropped 0" in out
-    wheel = project / "packages" / "zh_custom_bmes-0.1.0" / "dist" / "zh_custom_bmes-0.1.0-py3-none-any.whl"
+    wheel = project / "packages" / "zh_custom_bmes-0.2.0" / "dist" / "zh_custom_bmes-0.2.0-py3-none-any.whl"
     assert wheel.exists()
 
 

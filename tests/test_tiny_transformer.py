@@ -9,7 +9,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from transformers import AutoModel, AutoTokenizer
 
-from spacy_zh_mtl.tiny_transformer import make_tiny_transformer, read_texts
+from spacy_zh_mtl.prep.tiny_transformer import make_tiny_transformer, read_texts
 
 
 def _is_cjk(char: str) -> bool:

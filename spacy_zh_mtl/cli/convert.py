@@ -11,7 +11,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from ..corpora.assets import place_assets
+from ..prep.assets import place_assets
 from ..corpora.conversion_report import ConversionReport
 from ..corpora.docs import split_docs, write_docs
 from ..corpora.formats import FORMATS, OPTION_VALUES, convert_file

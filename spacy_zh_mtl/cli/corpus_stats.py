@@ -7,8 +7,8 @@ import typer
 from wasabi import msg
 
 from ..corpora.docs import read_docs
-from ..corpora.pkuseg_training import load_pkuseg
-from ..corpora.stats import LENGTH_BUCKETS, corpus_stats
+from ..prep.pkuseg_training import load_pkuseg
+from ..prep.stats import LENGTH_BUCKETS, corpus_stats
 from . import app
 
 SPLITS = ("train", "dev", "test")

@@ -4,7 +4,7 @@ from typing import List
 
 import typer
 
-from ..tiny_transformer import make_tiny_transformer, read_texts
+from ..prep.tiny_transformer import make_tiny_transformer, read_texts
 from . import app
 
 

@@ -10,8 +10,8 @@ from wasabi import msg
 
 from ..corpora.docs import read_docs, write_docs
 from ..corpora.labels import proper_noun_tag
-from ..corpora.preannotate import PreannotationStats, preannotate_docs
-from ..corpora.pkuseg_training import load_pkuseg
+from ..prep.preannotate import PreannotationStats, preannotate_docs
+from ..prep.pkuseg_training import load_pkuseg
 from . import app
 
 

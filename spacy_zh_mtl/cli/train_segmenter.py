@@ -10,7 +10,7 @@ from wasabi import msg
 
 from ..corpora.docs import read_docs
 from ..corpora.conversion_report import ConversionReport
-from ..corpora.pkuseg_training import evaluate_segmenter, load_pkuseg, train_pkuseg
+from ..prep.pkuseg_training import evaluate_segmenter, load_pkuseg, train_pkuseg
 from . import app
 
 

@@ -2,7 +2,7 @@
 and POS plus the label-consistency term, with fixed or dynamic weights.
 
 Why the auxiliary terms need a scale: every term is summed over characters,
-and the POS CRF (35 tags) and the segmentation CRF start with a much larger
+and the POS CRF (dozens of tags) and the segmentation CRF start with a much larger
 loss per character than NER and stay larger, so equal weights let them
 dominate the shared encoder. With `normalize`, each term is divided by its
 running mean loss per character and multiplied by NER's, so before the task

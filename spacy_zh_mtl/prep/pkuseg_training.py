@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 
 from spacy.tokens import Doc
 
-from .conversion_report import ConversionReport
+from ..corpora.conversion_report import ConversionReport
 
 Segmenter = Callable[[str], List[str]]
 MIN_TRAIN_SENTENCES = 10
