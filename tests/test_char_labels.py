@@ -8,7 +8,7 @@ from spacy_transformers.data_classes import TransformerData
 from thinc.types import Ragged
 
 from spacy_zh_mtl.pipeline.char_labels import CWS_TAGS, EntityTagScheme, batch_targets
-from spacy_zh_mtl.pipeline.entity_tokens import realign_transformer_data, set_char_entities
+from spacy_zh_mtl.pipeline.entity_tokens import realign_transformer_data, set_char_entities, split_tokens
 
 SPANS = [(0, 3, "PER"), (4, 5, "LOC"), (6, 8, "LOC")]
 
@@ -54,10 +54,12 @@ def test_batch_targets_mask_missing_annotation():
 def test_set_char_entities_splits_tokens_and_realigns_wordpieces():
     vocab = spacy.blank("zh").vocab
     doc = Doc(vocab, words=["王小明去", "北京市", "玩"], spaces=[False] * 3, tags=["NN", "NR", "VV"])
-    pieces = set_char_entities(doc, [(0, 3, "PER"), (4, 6, "LOC"), (7, 8, "ACT")], {"PER": "NR", "LOC": "NR"})
+    set_char_entities(doc, [(0, 3, "PER"), (4, 6, "LOC"), (7, 8, "ACT")], {"PER": "NR", "LOC": "NR"})
     assert [t.text for t in doc] == ["王小明", "去", "北京", "市", "玩"]
     assert [t.tag_ for t in doc] == ["NR", "NN", "NR", "NR", "VV"]
     assert [(e.text, e.label_) for e in doc.ents] == [("王小明", "PER"), ("北京", "LOC"), ("玩", "ACT")]
+    doc = Doc(vocab, words=["王小明去", "北京市", "玩"], spaces=[False] * 3, tags=["NN", "NR", "VV"])
+    pieces = split_tokens(doc, numpy.array([3, 6]), {}, [])
     assert pieces.tolist() == [2, 2, 1]
     # trf_data made for the 3 original tokens follows the split
     if not Doc.has_extension("trf_data"):
@@ -68,7 +70,8 @@ def test_set_char_entities_splits_tokens_and_realigns_wordpieces():
         model_output=doc._.trf_data.model_output,
         align=Ragged(numpy.array([1, 2, 3, 4, 5, 6, 7, 8], dtype="i"), numpy.array([4, 3, 1], dtype="i")),
     )
-    realign_transformer_data(doc, pieces)
+    first = numpy.repeat(numpy.arange(3), pieces)  # the original token of each piece
+    realign_transformer_data(doc, first, first + 1)
     align = doc._.trf_data.align
     assert align.lengths.tolist() == [4, 4, 3, 3, 1]
     assert align.dataXd.ravel().tolist() == [1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 5, 6, 7, 8]
