@@ -10,7 +10,7 @@ from .models import (  # noqa: F401  (registrations)
     wordpiece_features,
 )
 from .corpora import training  # noqa: F401  (registrations)
-from .pipeline import scoring  # noqa: F401  (registrations)
+from .pipeline import preflight, scoring  # noqa: F401  (registrations)
 from .pipeline.joint_mode import load_joint  # noqa: F401
 from .pipeline.user_dictionary import add_user_words  # noqa: F401
 from .pipeline.zh_mtl_ner import ZhMtlNer, make_zh_mtl_ner  # noqa: F401

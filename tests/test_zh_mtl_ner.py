@@ -210,3 +210,24 @@ def test_training_corpus_reads_the_aux_corpus_after_the_ner_corpus(tmp_path):
     alone = registry.resolve({"c": {"@readers": "spacy_zh_mtl.TrainingCorpus.v1", "path": str(tmp_path / "ner.spacy"),
                                     "aux_path": None}})["c"]
     assert len(list(alone(nlp))) == 3
+
+
+def test_training_setup_is_checked_before_initialization(tmp_path, pipeline_corpus, pkuseg_model_dir):
+    from spacy import util
+    from spacy.tokens import DocBin
+    from spacy.training.initialize import init_nlp
+
+    from conftest import CONFIGS
+
+    plain = spacy.blank("zh")
+    untagged = [Doc(plain.vocab, words=[t.text for t in d], spaces=[False] * len(d)) for d in make_reference_docs(plain.vocab)]
+    DocBin(docs=untagged).to_disk(tmp_path / "raw.spacy")
+
+    def init(**overrides):
+        config = util.load_config(CONFIGS / "cpu.cfg", overrides={"paths.dev": str(pipeline_corpus), **overrides})
+        return init_nlp(config)
+
+    with pytest.raises(ValueError, match="no pkuseg model is given: pass --paths.pkuseg_model"):
+        init(**{"paths.train": str(pipeline_corpus)})
+    with pytest.raises(ValueError, match="not pre-annotated. Pre-annotate it with python -m spacy_zh_mtl preannotate"):
+        init(**{"paths.train": str(tmp_path / "raw.spacy"), "paths.pkuseg_model": str(pkuseg_model_dir)})
