@@ -211,3 +211,20 @@ def test_every_format_of_the_registry_converts(tmp_path):
     assert [(e.text, e.label_) for e in docs["docbin"][0].ents] == [("王小明", "PER")]
     assert all(t.pos_ == "" for t in docs["conll"][0]) and "，" in docs["conll"][0].text
     assert all(docs.values())
+
+
+def test_every_command_ends_bad_input_in_a_message(tmp_path: Path) -> None:
+    """Commands whose bodies do not handle errors themselves still end in a message."""
+    not_a_pipeline = tmp_path / "empty_dir"
+    not_a_pipeline.mkdir()
+    broken = tmp_path / "broken.spacy"
+    broken.write_text("not a docbin", encoding="utf8")
+    for args in (
+        ["preannotate", str(broken), str(tmp_path / "out.spacy"), "--segmenter", str(not_a_pipeline),
+         "--tagger", str(not_a_pipeline)],
+        ["train-segmenter", str(broken), str(broken), str(tmp_path / "seg")],
+    ):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+        assert "✘" in result.output
