@@ -1,7 +1,7 @@
 """Make predicted character-level entities token-aligned by splitting tokens."""
 import dataclasses
 from bisect import bisect_right
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy
 from spacy.language import Language
@@ -25,16 +25,21 @@ def trim_spans(text: str, spans: Sequence[CharSpan]) -> List[CharSpan]:
     return trimmed
 
 
-def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str, str]) -> None:
+def set_char_entities(
+    doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str, str], text: Optional[str] = None
+) -> None:
     """Set `doc.ents` to the given character spans, first splitting every token
     that an entity boundary falls inside, so each entity is exactly a token
     span. A piece inside an entity takes the tag `entity_tags` maps its label
     to (if any); the other pieces keep the token's tag and POS. Keeps
     `doc._.trf_data`'s token alignment in step with the split tokens.
+    `text`: `doc.text`, if the caller has it (building it costs a pass over
+    the tokens).
     """
-    spans = trim_spans(doc.text, spans)
+    text = doc.text if text is None else text
+    spans = trim_spans(text, spans)
     cuts = numpy.unique([c for start, end, _ in spans for c in (start, end)])
-    pieces = split_tokens(doc, cuts, entity_tags, spans)
+    pieces = split_tokens(doc, cuts, entity_tags, spans, text)
     if (pieces > 1).any():
         first = numpy.repeat(numpy.arange(len(pieces)), pieces)
         realign_transformer_data(doc, first, first + 1)
@@ -44,14 +49,13 @@ def set_char_entities(doc: Doc, spans: Sequence[CharSpan], entity_tags: Dict[str
 
 
 def split_tokens(
-    doc: Doc, cuts: Ints1d, entity_tags: Dict[str, str], spans: Sequence[CharSpan]
+    doc: Doc, cuts: Ints1d, entity_tags: Dict[str, str], spans: Sequence[CharSpan], text: Optional[str] = None
 ) -> Ints1d:
     """Split every token that a cut (character offset) falls strictly inside.
     A piece inside one of `spans` takes the tag `entity_tags` maps its label
     to (if any); the other pieces keep the token's tag and POS. Returns the
     number of pieces each original token became (1 if not split).
     """
-    text = doc.text
     bounds = token_bounds(doc)
     cuts = numpy.asarray(cuts, dtype="int64")
     inside = numpy.searchsorted(bounds[:, 0], cuts, side="right") - 1
@@ -63,6 +67,7 @@ def split_tokens(
     numpy.add.at(pieces, inside, 1)
     if not cuts.size:
         return pieces
+    text = doc.text if text is None else text
     with doc.retokenize() as retokenizer:
         for token_i in numpy.unique(inside).tolist():
             token = doc[token_i]

@@ -338,7 +338,7 @@ class ZhMtlNer(TrainablePipe):
                 starts = decoded.word_starts[row, :n]
                 docs[i] = joint_doc(docs[i], texts[i], starts, pos, self.cfg["pos_tags"], spans, entity_tags)
             else:
-                set_char_entities(docs[i], spans, entity_tags)
+                set_char_entities(docs[i], spans, entity_tags, texts[i])
         return docs
 
     def __call__(self, doc: Doc) -> Doc:
