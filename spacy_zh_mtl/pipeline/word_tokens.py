@@ -8,7 +8,6 @@ categories are carried over. Words never contain whitespace; whitespace
 becomes trailing spaces or whitespace tokens, as spaCy's tokenizers do, and
 whitespace tokens get the space tag.
 """
-import dataclasses
 import re
 from typing import Dict, List, Optional, Sequence
 
@@ -16,13 +15,12 @@ import numpy
 from spacy.attrs import IS_SPACE, TAG
 from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
-from thinc.api import to_numpy
-from thinc.types import Ints1d, Ragged
+from thinc.types import Ints1d
 
-from ..char_index import ragged_positions, token_bounds
+from ..char_index import token_bounds
 from ..types import CharSpan
 from .char_labels import SPACE_TAG
-from .entity_tokens import trim_spans
+from .entity_tokens import realign_transformer_data, trim_spans
 
 _SPACE = re.compile(r"\s")
 
@@ -94,15 +92,9 @@ def _set_tags(
 
 def _realign_transformer_data(old: Doc, new: Doc) -> None:
     """Align each new token to the wordpieces of every old token it overlaps."""
-    trf_data = new.user_data.get(("._.", "trf_data", None, None))
-    if trf_data is None or not len(new) or len(trf_data.align.lengths) != len(old):
-        return
+    if not len(new) or not new.has_extension("trf_data") or new._.trf_data is None:
+        return  # no transformer output: nothing to align
     old_bounds, new_bounds = token_bounds(old), token_bounds(new)
     first = numpy.searchsorted(old_bounds[:, 1], new_bounds[:, 0], side="right")
     end = numpy.searchsorted(old_bounds[:, 0], new_bounds[:, 1], side="left")
-    lengths = to_numpy(trf_data.align.lengths).astype("int64")
-    rows = to_numpy(trf_data.align.dataXd).ravel()
-    offsets = numpy.concatenate([[0], numpy.cumsum(lengths)])
-    new_lengths = offsets[end] - offsets[first]
-    align = Ragged(rows[ragged_positions(offsets[first], new_lengths)], new_lengths.astype("int32"))
-    new.user_data[("._.", "trf_data", None, None)] = dataclasses.replace(trf_data, align=align)
+    realign_transformer_data(new, first, end)
