@@ -32,6 +32,11 @@ def doc_texts(docs: Sequence[Doc]) -> List[str]:
     return last.texts
 
 
+def code_points(text: str) -> numpy.ndarray:
+    """The code point of every character of `text` (uint32), without a Python loop."""
+    return numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32)
+
+
 def n_chars(doc: Doc) -> int:
     """len(doc.text) without building the text (O(1) instead of O(tokens))."""
     if len(doc) == 0:

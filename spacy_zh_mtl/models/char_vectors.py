@@ -22,7 +22,7 @@ from thinc.api import Model
 from thinc.types import Floats1d, Floats2d, Ints1d, Ragged
 from wasabi import msg
 
-from ..char_index import doc_texts
+from ..char_index import code_points, doc_texts
 
 
 @dataclass
@@ -95,7 +95,7 @@ class CharIndex:
     def rows(self, text: str) -> Ints1d:
         """The table row of every character of `text`; -1 for the unknown row.
         A character the table lacks is looked up again in NFKC form."""
-        points = numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32)
+        points = code_points(text)
         if not len(self.points):
             return numpy.full(len(points), -1, dtype="int64")
         slot = numpy.minimum(numpy.searchsorted(self.points, points), len(self.points) - 1)

@@ -21,7 +21,7 @@ from thinc.api import Model
 from thinc.types import Floats2d, Ragged
 from wasabi import msg
 
-from ..char_index import doc_texts, ragged_positions
+from ..char_index import code_points, doc_texts, ragged_positions
 
 SETS = ("B", "M", "E", "S")
 # jieba POS tags of entity-like words -> word type
@@ -61,7 +61,7 @@ class Lexicon:
     def _matches(self, text: str, doc_of_char: numpy.ndarray) -> numpy.ndarray:
         """The matches in `text` that lie within one document (`doc_of_char`:
         the document of every character of the concatenated batch)."""
-        points = numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32).astype(numpy.uint64)
+        points = code_points(text).astype(numpy.uint64)
         tables = self._hash_tables()
         found = []
         positions = numpy.arange(len(points))
@@ -156,7 +156,7 @@ def _build_tables(words: Dict[str, Tuple[int, float]], max_length: int) -> List[
     kept = [w for w in words if len(w) <= max_length]
     lengths = numpy.fromiter(map(len, kept), dtype="int64", count=len(kept))
     padded = "".join(w.ljust(max_length, "\0") for w in kept)
-    points = numpy.frombuffer(padded.encode("utf-32-le"), dtype=numpy.uint32)
+    points = code_points(padded)
     points = points.reshape(len(kept), max_length).astype(numpy.uint64)
     types = numpy.fromiter((words[w][0] for w in kept), dtype="int64", count=len(kept))
     weights = numpy.fromiter((words[w][1] for w in kept), dtype="float64", count=len(kept))

@@ -17,6 +17,7 @@ from typing import Mapping, Optional, Sequence, Tuple
 import numpy
 from thinc.types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
 
+from ..char_index import code_points
 from ..models.viterbi import viterbi_decode
 from .char_labels import BEGIN, CWS_TAGS, END, INSIDE, OUTSIDE, EntityTagScheme, cws_continuation
 
@@ -39,13 +40,6 @@ class Decoded:
     pos: Optional[Ints2d] = None
 
 
-def code_points(texts: Sequence[str]) -> Tuple[numpy.ndarray, Ints1d]:
-    """All texts' code points, concatenated, and their lengths."""
-    lengths = numpy.fromiter(map(len, texts), dtype="int64", count=len(texts))
-    joined = "".join(texts)
-    return numpy.frombuffer(joined.encode("utf-32-le"), dtype=numpy.uint32), lengths
-
-
 def pad_flat(flat: numpy.ndarray, lengths: Ints1d, steps: int, fill=0) -> numpy.ndarray:
     """(batch, steps) from the concatenation of per-text rows."""
     out = numpy.full((len(lengths), steps), fill, dtype=flat.dtype)
@@ -58,7 +52,8 @@ def pad_flat(flat: numpy.ndarray, lengths: Ints1d, steps: int, fill=0) -> numpy.
 def run_continues(texts: Sequence[str], steps: int) -> numpy.ndarray:
     """(batch, steps) bool: the character continues a run of Latin letters
     and digits that the previous character is part of."""
-    points, lengths = code_points(texts)
+    points = code_points("".join(texts))
+    lengths = numpy.fromiter(map(len, texts), dtype="int64", count=len(texts))
     in_run = numpy.zeros(len(points), dtype=bool)
     for low, high in _RUN_RANGES:
         in_run |= (points >= low) & (points <= high)
