@@ -12,7 +12,7 @@ model and serialised with the pipeline.
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.tokens import Doc
@@ -255,19 +255,12 @@ def read_user_words(path: Path) -> List[Tuple[str, Optional[str]]]:
     """(word, type) entries of a user dictionary in jieba's format, `word
     [freq] [tag]` per line (nr/ns/nt read as PER/LOC/ORG, other tags as they
     are). Bad lines stop with their line number."""
-    if not path.is_file():
-        raise FileNotFoundError(f"user dictionary: no such file: {path}")
     entries = []
-    with path.open(encoding="utf-8-sig") as f:
-        for line_no, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            parsed = _parse_entry(parts)
-            if isinstance(parsed, str):
-                raise ValueError(f"user dictionary {path}:{line_no}: {parsed}: {line.strip()[:200]!r}")
-            word, _, tag = parsed
-            entries.append((word, JIEBA_TYPES.get(tag, tag) if tag is not None else None))
+    for line_no, line, parsed in _word_list_lines(path, "user dictionary"):
+        if isinstance(parsed, str):
+            raise ValueError(f"user dictionary {path}:{line_no}: {parsed}: {line.strip()[:200]!r}")
+        word, _, tag = parsed
+        entries.append((word, JIEBA_TYPES.get(tag, tag) if tag is not None else None))
     return entries
 
 
@@ -330,25 +323,18 @@ def read_word_list(
 ) -> Lexicon:
     """Read `word [freq] [tag]` lines. Lines with more fields, a frequency that
     is not a number nor a tag, or no word are skipped and counted."""
-    if not path.exists():
-        raise FileNotFoundError(f"lexicon: no such file: {path}")
     entries: Dict[str, Tuple[Optional[str], float]] = {}
     skipped: Dict[str, int] = {}
     first_bad: Optional[int] = None
-    with path.open(encoding="utf-8-sig") as f:
-        for line_no, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            parsed = _parse_entry(parts)
-            if isinstance(parsed, str):
-                skipped[parsed] = skipped.get(parsed, 0) + 1
-                first_bad = first_bad or line_no
-                continue
-            word, freq, tag = parsed
-            if tag is not None:
-                tag = type_map.get(tag, tag if keep_unmapped else None)
-            entries[word] = (tag if by_type else None, max(freq, 1.0))
+    for line_no, _, parsed in _word_list_lines(path, "lexicon"):
+        if isinstance(parsed, str):
+            skipped[parsed] = skipped.get(parsed, 0) + 1
+            first_bad = first_bad or line_no
+            continue
+        word, freq, tag = parsed
+        if tag is not None:
+            tag = type_map.get(tag, tag if keep_unmapped else None)
+        entries[word] = (tag if by_type else None, max(freq, 1.0))
     if not entries:
         raise ValueError(f"lexicon: {path} has no words")
     types = sorted({tag for tag, _ in entries.values() if tag is not None})
@@ -363,6 +349,20 @@ def read_word_list(
         counted = ", ".join(f"{n} {why}" for why, n in skipped.items())
         msg.warn(f"Lexicon: skipped {counted} (first: {path}:{first_bad})")
     return Lexicon(types, words)
+
+
+def _word_list_lines(
+    path: Path, what: str
+) -> Iterator[Tuple[int, str, Union[str, Tuple[str, float, Optional[str]]]]]:
+    """(line number, line, `_parse_entry` of its fields) for every non-blank
+    line of a `word [freq] [tag]` file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: no such file: {path}")
+    with path.open(encoding="utf-8-sig") as f:
+        for line_no, line in enumerate(f, 1):
+            parts = line.split()
+            if parts:
+                yield line_no, line, _parse_entry(parts)
 
 
 def _parse_entry(parts: List[str]) -> Union[str, Tuple[str, float, Optional[str]]]:
