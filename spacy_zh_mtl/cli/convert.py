@@ -166,17 +166,16 @@ def prepare_corpus_cli(
     preset `custom` takes your own files (--train, --dev, --test) in any NER
     format of `convert`, detected per file.
     """
-    with clear_errors():
-        preset = get_preset(name.value)
-        files = {
-            split: split_file(split, given, getattr(preset, split), asset_dir)
-            for split, given in (("train", train), ("dev", dev), ("test", test))
-        }
-        for split in ("train", "test"):
-            if files[split][0] is None:
-                raise ValueError(f"{name.value}: give the {split} file with --{split}")
-        if output_dir.is_file():
-            raise ValueError(f"output {output_dir} is a file; give a folder for train.spacy, dev.spacy and test.spacy")
+    preset = get_preset(name.value)
+    files = {
+        split: split_file(split, given, getattr(preset, split), asset_dir)
+        for split, given in (("train", train), ("dev", dev), ("test", test))
+    }
+    for split in ("train", "test"):
+        if files[split][0] is None:
+            raise ValueError(f"{name.value}: give the {split} file with --{split}")
+    if output_dir.is_file():
+        raise ValueError(f"output {output_dir} is a file; give a folder for train.spacy, dev.spacy and test.spacy")
     vocab = Vocab()
     reports: Dict[str, ConversionReport] = {}
     splits: Dict[str, List[Doc]] = {}
@@ -200,16 +199,15 @@ def prepare_corpus_cli(
         train_docs, dev_docs = split_docs(splits["train"], dev_fraction, seed)
         reports["train"].count("sentences moved to dev (--dev-fraction)", len(dev_docs))
         splits["train"], splits["dev"] = train_docs, dev_docs
-    with clear_errors():
-        for split, docs in splits.items():
-            report = reports.setdefault(split, ConversionReport(name=f"{name.value} {split}"))
-            docs = _limit(docs, max_docs, report)
-            write_docs(docs, output_dir / f"{split}.spacy")
-            report.print()
-            msg.good(f"{split}: {len(docs):,} docs -> {output_dir / f'{split}.spacy'}")
-        if files["dev"][0] is None:
-            msg.info(f"dev = {dev_fraction:.0%} of {files['train'][0]} (seed {seed})")
-        srsly.write_json(output_dir / "report.json", {k: r.to_dict() for k, r in reports.items()})
+    for split, docs in splits.items():
+        report = reports.setdefault(split, ConversionReport(name=f"{name.value} {split}"))
+        docs = _limit(docs, max_docs, report)
+        write_docs(docs, output_dir / f"{split}.spacy")
+        report.print()
+        msg.good(f"{split}: {len(docs):,} docs -> {output_dir / f'{split}.spacy'}")
+    if files["dev"][0] is None:
+        msg.info(f"dev = {dev_fraction:.0%} of {files['train'][0]} (seed {seed})")
+    srsly.write_json(output_dir / "report.json", {k: r.to_dict() for k, r in reports.items()})
 
 
 @app.command("place-assets")
@@ -221,8 +219,7 @@ def place_assets_cli(
     """Copy project assets from a local mirror, matched by md5 checksum, so
     that `spacy project assets` skips them and nothing is downloaded.
     """
-    with clear_errors():
-        placed, present, missing = place_assets(project_dir, mirror, include_extra=extra)
+    placed, present, missing = place_assets(project_dir, mirror, include_extra=extra)
     for dest in placed:
         msg.good(f"Placed {dest}")
     msg.info(f"{len(placed)} placed, {len(present)} already there, {len(missing)} not in {mirror}")

@@ -8,7 +8,6 @@ import typer
 from wasabi import msg
 
 from . import app
-from .errors import clear_errors
 
 # token_acc is left out: the NER test sets are one token per character, so it
 # only measures how far pkuseg's words are from single characters.
@@ -74,19 +73,18 @@ def report_cli(
     title: Optional[str] = typer.Option(None, "--title", help="Heading above the table"),
 ) -> None:
     """Print (and write) a per-type P/R/F markdown table of NER scores."""
-    with clear_errors():
-        try:
-            metrics = srsly.read_json(metrics_path)
-        except ValueError as err:
-            raise ValueError(f"{metrics_path} is not JSON ({err})") from None
-        if not isinstance(metrics, dict) or "ents_f" not in metrics:
-            raise ValueError(f"No NER scores (ents_f) in {metrics_path}")
-        table = metrics_table(metrics, count_gold_entities(gold) if gold else None, title)
-        print(table)
-        if output_path is not None:
-            output_path.parent.mkdir(parents=True, exist_ok=True)
-            output_path.write_text(table, encoding="utf8")
-            msg.good(f"Wrote {output_path}")
+    try:
+        metrics = srsly.read_json(metrics_path)
+    except ValueError as err:
+        raise ValueError(f"{metrics_path} is not JSON ({err})") from None
+    if not isinstance(metrics, dict) or "ents_f" not in metrics:
+        raise ValueError(f"No NER scores (ents_f) in {metrics_path}")
+    table = metrics_table(metrics, count_gold_entities(gold) if gold else None, title)
+    print(table)
+    if output_path is not None:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        output_path.write_text(table, encoding="utf8")
+        msg.good(f"Wrote {output_path}")
 
 
 CHECK_TEXTS = [
@@ -108,8 +106,7 @@ def check_pipeline_cli(
     """
     import spacy
 
-    with clear_errors():
-        nlp = spacy.load(name)
+    nlp = spacy.load(name)
     msg.info(f"Loaded {nlp.meta.get('lang')}_{nlp.meta.get('name')} {nlp.meta.get('version')}: {nlp.pipe_names}")
     problems = []
     if getattr(nlp.tokenizer, "pkuseg_seg", None) is None:
