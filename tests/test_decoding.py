@@ -39,7 +39,7 @@ def test_no_entity_or_word_boundary_inside_a_run():
     pos = scores_for([[1] * 8], 3)
     crfs = {"ner": flat_crf(len(SCHEME.tags)), "cws": flat_crf(4), "pos": flat_crf(3)}
     decoded = decode_batch(
-        {"ner": ner, "cws": cws, "pos": pos}, numpy.array([8]), [text], crfs, SCHEME, ["ents", "tokens", "tags"]
+        {"ner": ner, "cws": cws, "pos": pos}, [text], crfs, SCHEME, ["ents", "tokens", "tags"]
     )
     assert SCHEME.decode(decoded.ner[0]) == [(0, 6, "ORG")]
     starts = numpy.flatnonzero(decoded.word_starts[0]).tolist()
@@ -57,7 +57,29 @@ def test_entity_boundaries_start_words_and_words_share_one_tag():
     pos[0, 4, 2] = 4.0  # the last character leans to its word's other tag
     crfs = {"ner": flat_crf(len(SCHEME.tags)), "cws": flat_crf(4), "pos": flat_crf(3)}
     decoded = decode_batch(
-        {"ner": ner, "cws": cws, "pos": pos}, numpy.array([5]), ["王明去华为"], crfs, SCHEME, ["ents", "tokens", "tags"]
+        {"ner": ner, "cws": cws, "pos": pos}, ["王明去华为"], crfs, SCHEME, ["ents", "tokens", "tags"]
     )
     assert numpy.flatnonzero(decoded.word_starts[0]).tolist() == [0, 2, 3]  # entity boundaries win
     assert decoded.pos[0].tolist() == [0, 0, 2, 2, 2]  # one tag per word
+
+
+def test_word_level_tags_equal_the_constrained_character_decoding():
+    from spacy_zh_mtl.models.viterbi import viterbi_decode
+    from spacy_zh_mtl.pipeline.decoding import decode_word_tags
+
+    rng = numpy.random.default_rng(0)
+    lengths = numpy.array([9, 1, 6, 12, 3])
+    n_tags = 5
+    emissions = rng.normal(size=(len(lengths), 12, n_tags)).astype("f")
+    crf = tuple(rng.normal(size=shape).astype("f") for shape in [(n_tags,), (n_tags,), (n_tags, n_tags)])
+    starts = rng.random((len(lengths), 12)) < 0.4
+    starts[:, 0] = True
+    expected = viterbi_decode(
+        emissions, lengths, *crf, joined=~starts, allowed=numpy.eye(n_tags, dtype=bool)
+    )
+    tags = decode_word_tags(emissions, lengths, starts, crf)
+    assert tags.tolist() == expected.tolist()
+    for row, n in enumerate(lengths):  # one tag per word, all words in the row
+        word_ids = numpy.cumsum(starts[row, :n]) - 1
+        for word in range(word_ids[-1] + 1):
+            assert len(set(tags[row, :n][word_ids == word].tolist())) == 1

@@ -4,13 +4,13 @@ Labels are read from a reference Doc by character offset, so they never depend
 on how the text was tokenised. `None` means the Doc has no annotation for the
 task: its loss is masked, never read as "O".
 """
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.attrs import ENT_IOB
 from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.types import Ints1d
+from thinc.types import Ints1d, Ints2d
 from wasabi import msg
 
 from ..char_index import char_token_index, n_chars, token_bounds
@@ -65,25 +65,38 @@ class EntityTagScheme:
                     tags[end - 1] = first + 2
         return tags
 
+    def continues(self, tag_ids: Ints2d) -> numpy.ndarray:
+        """(batch, steps) bool: the character continues the entity of the
+        character before it (an I-/E- tag after a B-/I- tag of its label)."""
+        prefix = self.prefix[tag_ids]
+        label = self.label_of_tag[tag_ids]
+        continues = numpy.zeros(tag_ids.shape, dtype=bool)
+        continues[:, 1:] = (
+            numpy.isin(prefix[:, 1:], (INSIDE, END))
+            & numpy.isin(prefix[:, :-1], (BEGIN, INSIDE))
+            & (label[:, 1:] == label[:, :-1])
+        )
+        return continues
+
     def decode(self, tag_ids: Ints1d) -> List[CharSpan]:
         """Entity spans from tag ids. An I-/E- tag that does not continue an
         entity of the same label starts a new one, so no predicted entity is lost.
         """
-        prefix = self.prefix[tag_ids]
-        label = self.label_of_tag[tag_ids]
-        prev_prefix = numpy.concatenate([[OUTSIDE], prefix[:-1]])
-        prev_label = numpy.concatenate([[-1], label[:-1]])
-        continues = (
-            numpy.isin(prefix, (INSIDE, END))
-            & numpy.isin(prev_prefix, (BEGIN, INSIDE))
-            & (prev_label == label)
-        )
-        starts = numpy.flatnonzero((prefix != OUTSIDE) & ~continues)
-        next_continues = numpy.concatenate([continues[1:], [False]])
-        ends = numpy.flatnonzero((prefix != OUTSIDE) & ~next_continues) + 1
-        return [
-            (int(s), int(e), self.labels[label[s]]) for s, e in zip(starts.tolist(), ends.tolist())
-        ]
+        return self.decode_batch(numpy.asarray(tag_ids)[None, :])[0]
+
+    def decode_batch(self, tag_ids: Ints2d) -> List[List[CharSpan]]:
+        """`decode` for each row of a padded batch (padding is tag 0, "O")."""
+        inside = self.prefix[tag_ids] != OUTSIDE
+        continues = self.continues(tag_ids)
+        next_continues = numpy.zeros(tag_ids.shape, dtype=bool)
+        next_continues[:, :-1] = continues[:, 1:]
+        rows, starts = numpy.nonzero(inside & ~continues)
+        ends = numpy.nonzero(inside & ~next_continues)[1] + 1  # same rows, same order
+        labels = self.label_of_tag[tag_ids[rows, starts]]
+        spans: List[List[CharSpan]] = [[] for _ in range(len(tag_ids))]
+        for row, start, end, label in zip(rows.tolist(), starts.tolist(), ends.tolist(), labels.tolist()):
+            spans[row].append((start, end, self.labels[label]))
+        return spans
 
 
 def cws_continuation() -> numpy.ndarray:
@@ -245,5 +258,38 @@ def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str],
         msg.warn(
             f"[{name}] {counts['partial_ner']} docs have partial entity annotation "
             f"(some tokens without ENT_IOB); their NER and consistency losses are masked"
+        )
+    return labels, tags
+
+
+def choose_labels(
+    name: str,
+    found: Tuple[Set[str], Set[str]],
+    given: Optional[Union[List[str], Dict[str, List[str]]]],
+    tasks: Sequence[str],
+) -> Tuple[List[str], List[str]]:
+    """The entity labels and POS tags to train: those `given` (a list of
+    entity labels, or {"labels": [...], "pos_tags": [...]}), else those
+    `found` in the training data (`report_annotation`). The space tag is
+    always one of the POS tags."""
+    found_labels, found_tags = found
+    if isinstance(given, dict):
+        given_labels, given_tags = given.get("labels"), given.get("pos_tags")
+    else:
+        given_labels, given_tags = given, None
+    labels = sorted(given_labels if given_labels is not None else found_labels)
+    tags = sorted(set(given_tags if given_tags is not None else found_tags) | {SPACE_TAG})
+    if not labels:
+        raise ValueError(f"[{name}] no entity labels: the training data has no entities")
+    if "pos" in tasks and len(tags) == 1:
+        raise ValueError(
+            f"[{name}] tasks includes 'pos' but no training example has POS tags "
+            f"(token.tag_); remove 'pos' from tasks or pre-annotate the corpus"
+        )
+    unknown = sorted(label for label in found_labels if label not in labels)
+    if unknown:
+        msg.warn(
+            f"[{name}] the training data has entities with labels {unknown} "
+            f"that are not in the given labels {labels}; they are trained as 'O'"
         )
     return labels, tags

@@ -5,8 +5,12 @@ Every task is decoded with its CRF over the whole padded batch
 
 - Runs of Latin letters and digits (half- or full-width: "OpenAI", "ＰＡＴＡ",
   "5999") are atomic: no entity or word boundary falls inside one.
-- In joint mode every character of a predicted word takes one POS tag: the
-  POS decoder runs with "same tag" transitions forced inside words.
+- In joint mode every character of a predicted word takes one POS tag. The
+  POS decoder runs over words: a word's score for a tag is the sum of its
+  characters' scores plus the tag's self-transition once per character
+  after the first, which is the score of the character path that keeps the
+  tag through the word, so the result is that of the constrained character
+  decoding, with fewer steps and no constraint to check per step.
 
 Word starts are the segmentation decoder's B/S characters plus every entity
 boundary (entity boundaries win).
@@ -19,7 +23,7 @@ from thinc.types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
 
 from ..char_index import code_points
 from ..models.viterbi import viterbi_decode
-from .char_labels import BEGIN, CWS_TAGS, END, INSIDE, OUTSIDE, EntityTagScheme, cws_continuation
+from .char_labels import CWS_TAGS, OUTSIDE, EntityTagScheme, cws_continuation
 
 CrfParameters = Tuple[Floats1d, Floats1d, Floats2d]  # start, end, transitions
 
@@ -35,14 +39,15 @@ class Decoded:
     tokens, whether each character starts a word; with tags, each
     character's POS tag id (one per word)."""
 
+    lengths: Ints1d
     ner: Ints2d
     word_starts: Optional[numpy.ndarray] = None
     pos: Optional[Ints2d] = None
 
 
 def pad_flat(flat: numpy.ndarray, lengths: Ints1d, steps: int, fill=0) -> numpy.ndarray:
-    """(batch, steps) from the concatenation of per-text rows."""
-    out = numpy.full((len(lengths), steps), fill, dtype=flat.dtype)
+    """(batch, steps, ...) from the concatenation of per-text rows."""
+    out = numpy.full((len(lengths), steps) + flat.shape[1:], fill, dtype=flat.dtype)
     rows = numpy.repeat(numpy.arange(len(lengths)), lengths)
     cols = numpy.arange(len(flat)) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
     out[rows, cols] = flat
@@ -67,24 +72,15 @@ def run_continues(texts: Sequence[str], steps: int) -> numpy.ndarray:
 def entity_boundaries(tags: Ints2d, scheme: EntityTagScheme) -> numpy.ndarray:
     """(batch, steps) bool: an entity starts at the character, or one ended
     just before it (the same reading of I-/E- tags as `EntityTagScheme.decode`)."""
-    prefix = scheme.prefix[tags]
-    label = scheme.label_of_tag[tags]
-    continues = numpy.zeros(tags.shape, dtype=bool)
-    continues[:, 1:] = (
-        numpy.isin(prefix[:, 1:], (INSIDE, END))
-        & numpy.isin(prefix[:, :-1], (BEGIN, INSIDE))
-        & (label[:, 1:] == label[:, :-1])
-    )
-    inside = prefix != OUTSIDE
-    starts = inside & ~continues
+    inside = scheme.prefix[tags] != OUTSIDE
+    continues = scheme.continues(tags)
     ended = numpy.zeros(tags.shape, dtype=bool)
     ended[:, 1:] = inside[:, :-1] & ~continues[:, 1:]
-    return starts | ended
+    return (inside & ~continues) | ended
 
 
 def decode_batch(
     emissions: Mapping[str, Floats3d],
-    lengths: Ints1d,
     texts: Sequence[str],
     crfs: Mapping[str, CrfParameters],
     scheme: EntityTagScheme,
@@ -93,9 +89,10 @@ def decode_batch(
     """Decode the tasks `annotate` needs for a batch of non-empty texts.
     `emissions`: task -> (batch, steps, tags) numpy scores."""
     steps = emissions["ner"].shape[1]
+    lengths = numpy.fromiter(map(len, texts), dtype="int64", count=len(texts))
     runs = run_continues(texts, steps)
     ner = viterbi_decode(emissions["ner"], lengths, *crfs["ner"], joined=runs, allowed=scheme.continuation())
-    decoded = Decoded(ner)
+    decoded = Decoded(lengths, ner)
     if "tokens" in annotate:
         cws = viterbi_decode(emissions["cws"], lengths, *crfs["cws"], joined=runs, allowed=cws_continuation())
         starts = numpy.isin(cws, (CWS_TAGS.index("B"), CWS_TAGS.index("S")))
@@ -103,9 +100,26 @@ def decode_batch(
         starts[:, 0] = True
         decoded.word_starts = starts
     if "tags" in annotate:
-        n_tags = emissions["pos"].shape[2]
-        same_tag = numpy.eye(n_tags, dtype=bool)
-        decoded.pos = viterbi_decode(
-            emissions["pos"], lengths, *crfs["pos"], joined=~decoded.word_starts, allowed=same_tag
-        )
+        decoded.pos = decode_word_tags(emissions["pos"], lengths, decoded.word_starts, crfs["pos"])
     return decoded
+
+
+def decode_word_tags(
+    emissions: Floats3d, lengths: Ints1d, word_starts: numpy.ndarray, crf: CrfParameters
+) -> Ints2d:
+    """(batch, steps) tag ids, one per word (see the module docstring).
+    `word_starts` must be true at each row's first character."""
+    batch, steps, _ = emissions.shape
+    start, end, transitions = crf
+    valid = numpy.arange(steps)[None, :] < numpy.asarray(lengths)[:, None]
+    chars = emissions[valid]  # (characters, tags), row by row
+    firsts = numpy.flatnonzero(word_starts[valid])
+    word_lengths = numpy.diff(numpy.append(firsts, len(chars)))
+    words = numpy.add.reduceat(chars, firsts, axis=0)
+    words += (word_lengths - 1)[:, None] * numpy.diagonal(transitions)[None, :]
+    n_words = (word_starts & valid).sum(axis=1)
+    word_tags = viterbi_decode(pad_flat(words, n_words, int(n_words.max())), n_words, start, end, transitions)
+    in_words = numpy.arange(word_tags.shape[1])[None, :] < n_words[:, None]
+    tags = numpy.zeros((batch, steps), dtype=word_tags.dtype)
+    tags[valid] = numpy.repeat(word_tags[in_words], word_lengths)
+    return tags

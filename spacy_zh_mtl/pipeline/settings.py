@@ -2,6 +2,7 @@
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Dict, List, Optional, Sequence
 
+from ..losses.multitask import MultitaskLoss
 from ..losses.targets import LOSS_TERMS
 from .char_labels import SCHEMES
 
@@ -85,6 +86,16 @@ class MultitaskSettings:
     @property
     def loss_terms(self) -> List[str]:
         return list(self.tasks) + (["consistency"] if self.consistency else [])
+
+    def new_loss(self) -> MultitaskLoss:
+        """A multitask loss (with fresh running averages) for these settings."""
+        return MultitaskLoss(
+            self.loss_terms,
+            weighting=self.weighting,
+            task_weights=self.task_weights,
+            dwa_temperature=self.dwa_temperature,
+            normalize=self.normalize_losses,
+        )
 
     def entity_tags(self, labels: Sequence[str], pos_tags: Sequence[str]) -> Dict[str, str]:
         """Entity label -> POS tag, as used by the loss and by token splitting."""

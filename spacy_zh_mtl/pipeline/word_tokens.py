@@ -9,10 +9,12 @@ becomes trailing spaces or whitespace tokens, as spaCy's tokenizers do, and
 whitespace tokens get the space tag.
 """
 import re
-from typing import Dict, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.attrs import IS_SPACE, TAG
+from spacy.strings import StringStore
 from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from thinc.types import Ints1d
@@ -20,41 +22,83 @@ from thinc.types import Ints1d
 from ..char_index import token_bounds
 from ..types import CharSpan
 from .char_labels import SPACE_TAG
+from .decoding import Decoded
 from .entity_tokens import realign_transformer_data, trim_spans
 
 _SPACE = re.compile(r"\s")
+
+
+@dataclass
+class TagHashes:
+    """The StringStore hashes of the tags joint mode writes, computed once
+    per batch: the POS decoder's tags, the entity labels' tags, the space tag."""
+
+    tags: numpy.ndarray
+    entity: Dict[str, int]
+    space: int
+
+    @classmethod
+    def add(cls, strings: StringStore, tag_names: Sequence[str], entity_tags: Dict[str, str]) -> "TagHashes":
+        return cls(
+            numpy.array([strings.add(name) for name in tag_names], dtype="uint64"),
+            {label: strings.add(tag) for label, tag in entity_tags.items() if tag},
+            strings.add(SPACE_TAG),
+        )
+
+
+def joint_docs(
+    docs: Sequence[Doc],
+    texts: Sequence[str],
+    decoded: Decoded,
+    spans: Sequence[Sequence[CharSpan]],
+    tag_names: Sequence[str],
+    entity_tags: Dict[str, str],
+) -> List[Doc]:
+    """`joint_doc` for each (non-empty) Doc of a decoded batch, in row order."""
+    hashes = TagHashes.add(docs[0].vocab.strings, tag_names, entity_tags) if decoded.pos is not None else None
+    return [
+        joint_doc(
+            doc,
+            text,
+            decoded.word_starts[row, : len(text)],
+            spans[row],
+            None if hashes is None else (decoded.pos[row, : len(text)], hashes),
+        )
+        for row, (doc, text) in enumerate(zip(docs, texts))
+    ]
 
 
 def joint_doc(
     doc: Doc,
     text: str,
     word_starts: numpy.ndarray,
-    char_tags: Optional[Ints1d],
-    tag_names: Sequence[str],
     spans: Sequence[CharSpan],
-    entity_tags: Dict[str, str],
+    char_tags: Optional[Tuple[Ints1d, TagHashes]] = None,
 ) -> Doc:
     """A Doc of `text` (= `doc.text`) whose tokens are the predicted words
     (`word_starts`: bool per character; every entity boundary starts a word
-    too), tagged with their first character's tag if `char_tags` are given (a
-    word inside an entity: the tag `entity_tags` maps the label to, if any),
-    with `spans` as its entities."""
+    too), with `spans` as its entities and, given `char_tags` (tag id per
+    character and the tags' hashes), each word tagged with its first
+    character's tag (a word inside an entity: the tag its label maps to, if any)."""
     spans = trim_spans(text, spans)
     starts = word_starts.copy()
-    space = numpy.array([c.isspace() for c in text], dtype=bool) if _SPACE.search(text) else None
     for start, end, _ in spans:
         starts[start] = True
         if end < len(starts):
             starts[end] = True
-    if space is not None:  # whitespace is never part of a word
+    has_space = _SPACE.search(text) is not None
+    if has_space:  # whitespace is never part of a word
+        space = numpy.array([c.isspace() for c in text], dtype=bool)
         starts[1:] |= space[1:] | space[:-1]
-    bounds = numpy.append(numpy.flatnonzero(starts), len(text))
-    pieces = [text[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
-    words = [w for w in pieces if not w.isspace()] if space is not None else pieces
-    words, spaces = get_words_and_spaces(words, text)
+    bounds = numpy.append(numpy.flatnonzero(starts), len(text)).tolist()
+    words = [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    if has_space:
+        words, spaces = get_words_and_spaces([w for w in words if not w.isspace()], text)
+    else:
+        spaces = [False] * len(words)
     new = Doc(doc.vocab, words=words, spaces=spaces)
     if char_tags is not None:
-        _set_tags(new, char_tags, tag_names, spans, entity_tags)
+        _set_tags(new, *char_tags, spans)
     new.set_ents(
         [new.char_span(s, e, label=label, alignment_mode="expand") for s, e, label in spans],
         default="outside",
@@ -65,28 +109,13 @@ def joint_doc(
     return new
 
 
-def _set_tags(
-    doc: Doc,
-    char_tags: Ints1d,
-    tag_names: Sequence[str],
-    spans: Sequence[CharSpan],
-    entity_tags: Dict[str, str],
-) -> None:
-    strings = doc.vocab.strings
-    hashes = numpy.array([strings.add(name) for name in tag_names], dtype="uint64")
-    bounds = token_bounds(doc)
-    tags = hashes[char_tags[bounds[:, 0]]]
-    labels: List[str] = []
-    label_of_char = numpy.full(len(char_tags), -1, dtype="int64")
+def _set_tags(doc: Doc, char_tags: Ints1d, hashes: TagHashes, spans: Sequence[CharSpan]) -> None:
+    first_chars = token_bounds(doc)[:, 0]
+    tags = hashes.tags[char_tags[first_chars]]
     for start, end, label in spans:
-        if entity_tags.get(label):
-            label_of_char[start:end] = len(labels)
-            labels.append(entity_tags[label])
-    inside = label_of_char[bounds[:, 0]]
-    if (inside >= 0).any():
-        label_hashes = numpy.array([strings.add(tag) for tag in labels], dtype="uint64")
-        tags = numpy.where(inside >= 0, label_hashes[numpy.maximum(inside, 0)], tags)
-    tags[doc.to_array(IS_SPACE).astype(bool)] = strings.add(SPACE_TAG)
+        if label in hashes.entity:
+            tags[(first_chars >= start) & (first_chars < end)] = hashes.entity[label]
+    tags[doc.to_array(IS_SPACE).astype(bool)] = hashes.space
     doc.from_array([TAG], tags.reshape(-1, 1))
 
 

@@ -4,7 +4,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
-import numpy
 import srsly
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
@@ -14,20 +13,19 @@ from spacy.util import minibatch
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats3d
-from wasabi import msg
 
 from ..char_index import doc_texts, n_chars
-from ..losses.multitask import LossResult, MultitaskLoss
+from ..losses.multitask import LossResult
 from ..losses.targets import CharTargets, split_by_task
 from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
-from .char_labels import CWS_TAGS, SPACE_TAG, EntityTagScheme, batch_targets, report_annotation
+from .char_labels import CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, report_annotation
 from .decoding import Decoded, decode_batch
 from .entity_tokens import check_pipeline_order, set_char_entities
 from .scoring import score_words_and_tags
 from .settings import MultitaskSettings, default_settings
-from .word_tokens import joint_doc
+from .word_tokens import joint_docs
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -51,12 +49,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         **default_settings(),
         "scorer": {"@scorers": "spacy_zh_mtl.char_ents_scorer.v1"},
     },
-    default_score_weights={
-        "ents_f": 1.0,
-        "ents_p": 0.0,
-        "ents_r": 0.0,
-        "ents_per_type": None,
-    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_zh_mtl_ner(
     nlp: Language,
@@ -76,72 +69,38 @@ def make_zh_mtl_ner(
     annotate: List[str],
     scorer: Optional[Callable],
 ) -> "ZhMtlNer":
-    """Create a `zh_mtl_ner` component: named entities predicted per character
-    by a BiGRU-CRF over character features (transformer wordpieces and/or
-    pretrained character knowledge), trained jointly with word segmentation
-    and POS heads (paper: multitask NER with label consistency). The settings
-    and their defaults are documented and validated in `MultitaskSettings`;
-    `scorer` scores entities on exact character offsets.
-    """
+    """Create a `zh_mtl_ner` component: entities predicted per character by a
+    BiGRU-CRF over character features, trained jointly with word segmentation
+    and POS (multitask NER with label consistency). The settings are
+    documented and validated in `MultitaskSettings`; `scorer` scores entities
+    on exact character offsets."""
+    values = locals()
     try:
-        settings = MultitaskSettings(
-            tasks=tasks,
-            consistency=consistency,
-            ner_scheme=ner_scheme,
-            weighting=weighting,
-            task_weights=task_weights,
-            dwa_temperature=dwa_temperature,
-            normalize_losses=normalize_losses,
-            entity_pos=entity_pos,
-            default_entity_pos=default_entity_pos,
-            entity_cost=entity_cost,
-            outside_cost=outside_cost,
-            annotate=annotate,
-        )
+        settings = MultitaskSettings(**{key: values[key] for key in default_settings()})
     except ValueError as err:
         raise ValueError(f"[{name}] {err}") from None
     return ZhMtlNer(nlp.vocab, model, name, settings=settings, scorer=scorer)
 
 
 class ZhMtlNer(TrainablePipe):
-    """Character-level multitask NER. Entities are decoded per character, so
-    `doc.ents` has exact character boundaries whatever the tokenizer did:
-    standard mode splits tokens where an entity boundary falls inside them;
-    joint mode (`annotate` with "tokens", "tags") makes the tokens the
-    predicted words and tags them.
-
-    Because retokenizing changes the Doc under `doc._.trf_data`, this
-    component must come after every component that listens to the transformer.
-    """
+    """Character-level multitask NER: `doc.ents` has exact character
+    boundaries whatever the tokenizer did. Standard mode splits tokens where an
+    entity boundary falls inside them; joint mode (`annotate` with "tokens",
+    "tags") makes the tokens the predicted words and tags them. Retokenizing
+    changes the Doc under `doc._.trf_data`, so this component comes after
+    every component that listens to the transformer."""
 
     def __init__(
-        self,
-        vocab: Vocab,
-        model: Model[List[Doc], Floats3d],
-        name: str = "ner",
-        *,
-        settings: Optional[MultitaskSettings] = None,
-        scorer: Optional[Callable] = None,
+        self, vocab: Vocab, model: Model[List[Doc], Floats3d], name: str = "ner", *,
+        settings: Optional[MultitaskSettings] = None, scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
         self.settings = settings or MultitaskSettings()
-        self.loss = self._new_loss()
+        self.loss = self.settings.new_loss()
         self.cfg: Dict[str, Any] = {"labels": [], "pos_tags": [], "n_in": None}
-
-    def _new_loss(self) -> MultitaskLoss:
-        s = self.settings
-        return MultitaskLoss(
-            s.loss_terms,
-            weighting=s.weighting,
-            task_weights=s.task_weights,
-            dwa_temperature=s.dwa_temperature,
-            normalize=s.normalize_losses,
-        )
-
-    # Labels -------------------------------------------------------------
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -180,8 +139,6 @@ class ZhMtlNer(TrainablePipe):
         except ValueError as err:
             raise ValueError(f"[{self.name}] {err}") from None
 
-    # Training -----------------------------------------------------------
-
     def initialize(
         self,
         get_examples: Callable[[], Iterable[Example]],
@@ -189,39 +146,19 @@ class ZhMtlNer(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Union[List[str], Dict[str, List[str]]]] = None,
     ) -> None:
-        """Collect entity labels and POS tags from the examples (or `labels`,
-        a list of entity labels or {"labels": [...], "pos_tags": [...]}), report
-        what annotation the training data carries and initialize the model
-        (which reads its pretrained tables and builds its head).
-        """
+        """Take the entity labels and POS tags from `labels` (see
+        `choose_labels`) or the examples, report what annotation the examples
+        carry, and initialize the model (its pretrained tables and its head)."""
         validate_get_examples(get_examples, "ZhMtlNer.initialize")
         if nlp is not None:
             check_pipeline_order(nlp, self.name)
-        if isinstance(labels, dict):
-            entity_labels, tagset = labels.get("labels"), labels.get("pos_tags")
-        else:
-            entity_labels, tagset = labels, None
-        found_labels, found_tags = report_annotation(self.name, get_examples())
-        self.cfg["labels"] = sorted(entity_labels if entity_labels is not None else found_labels)
-        self.cfg["pos_tags"] = sorted(set(tagset if tagset is not None else found_tags) | {SPACE_TAG})
-        if not self.cfg["labels"]:
-            raise ValueError(f"[{self.name}] no entity labels: the training data has no entities")
-        if "pos" in self.settings.tasks and len(self.cfg["pos_tags"]) == 1:
-            raise ValueError(
-                f"[{self.name}] tasks includes 'pos' but no training example has POS tags "
-                f"(token.tag_); remove 'pos' from tasks or pre-annotate the corpus"
-            )
+        found = report_annotation(self.name, get_examples())
+        self.cfg["labels"], self.cfg["pos_tags"] = choose_labels(self.name, found, labels, self.settings.tasks)
         self._check_labels()
-        unknown = sorted(label for label in found_labels if label not in self.cfg["labels"])
-        if unknown:
-            msg.warn(
-                f"[{self.name}] the training data has entities with labels {unknown} "
-                f"that are not in the given labels {self.cfg['labels']}; they are trained as 'O'"
-            )
         self.model.attrs["task_sizes"] = self.task_sizes
         self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
         self.cfg["n_in"] = self.model.get_ref("char_features").get_dim("nO")
-        self.loss = self._new_loss()
+        self.loss = self.settings.new_loss()
 
     def update(
         self,
@@ -254,12 +191,9 @@ class ZhMtlNer(TrainablePipe):
         return losses
 
     def get_loss(self, examples: Iterable[Example], emissions: Floats3d) -> Tuple[float, Floats3d]:
-        """The multitask loss (`losses.multitask`) of a batch and its gradient.
-        Every term is summed over the batch's characters (not averaged: like
-        spaCy's tagger, so the shared transformer gets gradients of the same
-        scale from both components); tasks without annotation in a Doc are
-        masked.
-        """
+        """The multitask loss (`losses.multitask`) of a batch and its gradient,
+        summed over characters like spaCy's tagger (so a shared transformer gets
+        gradients of one scale from both); tasks a Doc lacks are masked."""
         validate_examples(examples, "ZhMtlNer.get_loss")
         result = self._loss(list(examples), emissions)
         return result.total, result.d_emissions
@@ -272,47 +206,28 @@ class ZhMtlNer(TrainablePipe):
         return result
 
     def _targets(self, refs: List[Doc], steps: int) -> CharTargets:
-        tag_ids = {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
+        s, tag_ids = self.settings, {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
+        entity_ids = {label: tag_ids[tag] for label, tag in self.entity_tags.items() if tag in tag_ids}
         return batch_targets(
-            refs,
-            steps,
-            scheme=self.scheme,
-            tasks=self.settings.tasks,
-            pos_tag_ids=tag_ids,
-            entity_pos_ids={
-                label: tag_ids[tag] for label, tag in self.entity_tags.items() if tag in tag_ids
-            },
-            entity_cost=self.settings.entity_cost,
-            outside_cost=self.settings.outside_cost,
+            refs, steps, scheme=self.scheme, tasks=s.tasks, pos_tag_ids=tag_ids, entity_pos_ids=entity_ids,
+            entity_cost=s.entity_cost, outside_cost=s.outside_cost,
         )
 
     def finish_update(self, sgd: Optimizer) -> None:
-        """Update the weights: the component's own layers at the optimizer's
-        head learning rate, a transformer copy (after `replace_listeners`) at
-        its base rate."""
+        """Update the weights: the component's layers at the optimizer's head
+        learning rate, a transformer copy (`replace_listeners`) at its base rate."""
         finish_update_two_rates(self.model, sgd, transformer_node_ids(self.model))
 
-    # Prediction ---------------------------------------------------------
-
     def predict(self, docs: Iterable[Doc]) -> Tuple[List[int], Optional[Decoded]]:
-        """Decode the batch (every task that `annotate` needs, in one
-        vectorised pass per task): the non-empty Docs' positions and their
-        decisions."""
+        """The non-empty Docs' positions and the decisions of every task that
+        `annotate` needs, decoded in one vectorised pass per task."""
         docs = list(docs)
         nonempty = [i for i, doc in enumerate(docs) if n_chars(doc)]
         if not nonempty:
             return nonempty, None
-        texts = doc_texts(docs)
-        emissions = self.model.ops.to_numpy(self.model.predict(docs))
-        lengths = numpy.array([n_chars(docs[i]) for i in nonempty], dtype="int64")
-        decoded = decode_batch(
-            split_by_task(emissions, task_sizes(self.model)),
-            lengths,
-            [texts[i] for i in nonempty],
-            crf_parameters(self.model),
-            self.scheme,
-            self.settings.annotate,
-        )
+        emissions = split_by_task(self.model.ops.to_numpy(self.model.predict(docs)), task_sizes(self.model))
+        texts = [doc_texts(docs)[i] for i in nonempty]
+        decoded = decode_batch(emissions, texts, crf_parameters(self.model), self.scheme, self.settings.annotate)
         return nonempty, decoded
 
     def set_annotations(
@@ -327,18 +242,15 @@ class ZhMtlNer(TrainablePipe):
                 doc.set_ents([], default="outside")
         if decoded is None:
             return docs
-        scheme, entity_tags = self.scheme, self.entity_tags
-        joint = "tokens" in self.settings.annotate
-        texts = doc_texts(docs)
-        for row, i in enumerate(nonempty):
-            n = len(texts[i])
-            spans = scheme.decode(decoded.ner[row, :n])
-            if joint:
-                pos = decoded.pos[row, :n] if decoded.pos is not None else None
-                starts = decoded.word_starts[row, :n]
-                docs[i] = joint_doc(docs[i], texts[i], starts, pos, self.cfg["pos_tags"], spans, entity_tags)
-            else:
-                set_char_entities(docs[i], spans, entity_tags, texts[i])
+        texts = [doc_texts(docs)[i] for i in nonempty]
+        spans = self.scheme.decode_batch(decoded.ner)
+        if "tokens" in self.settings.annotate:
+            new = joint_docs([docs[i] for i in nonempty], texts, decoded, spans, self.cfg["pos_tags"], self.entity_tags)
+            for i, doc in zip(nonempty, new):
+                docs[i] = doc
+        else:
+            for i, text, doc_spans in zip(nonempty, texts, spans):
+                set_char_entities(docs[i], doc_spans, self.entity_tags, text)
         return docs
 
     def __call__(self, doc: Doc) -> Doc:
@@ -366,7 +278,6 @@ class ZhMtlNer(TrainablePipe):
             scores.update(score_words_and_tags(examples, tags="tags" in self.settings.annotate))
         return scores
 
-    # Serialization ------------------------------------------------------
     # TrainablePipe writes and reads "cfg", "vocab" and "model"; loading first
     # restores the labels from "cfg" and builds the head, so the weights fit.
 
