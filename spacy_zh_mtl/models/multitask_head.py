@@ -6,6 +6,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
+from .int8 import run_gru
+
 
 class MultitaskCrfHead(nn.Module):
     """BiGRU over character vectors shared by all tasks, then one linear
@@ -34,6 +36,7 @@ class MultitaskCrfHead(nn.Module):
             nn.GRU(n_in, hidden_size, batch_first=True, bidirectional=True) if hidden_size else None
         )
         self.dropout = nn.Dropout(dropout)
+        self.int8 = False  # see models.int8
         n_hidden = 2 * hidden_size if hidden_size else n_in
         self.emitters = nn.ModuleDict(
             {task: nn.Linear(n_hidden, size) for task, size in task_sizes.items()}
@@ -52,8 +55,7 @@ class MultitaskCrfHead(nn.Module):
             self.input_dropout(features), lengths.cpu(), batch_first=True, enforce_sorted=True
         )
         if self.gru is not None:
-            self.gru.flatten_parameters()  # one contiguous weight block for cuDNN (a no-op on CPU)
-            packed, _ = self.gru(packed)
+            packed = run_gru(self, self.gru, packed)
         hidden = self.dropout(packed.data)
         emissions = torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)
         padded, _ = pad_packed_sequence(

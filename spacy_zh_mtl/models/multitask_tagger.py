@@ -116,6 +116,7 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
         model.attrs["dropout"],
         model.attrs["input_dropout"],
     )
+    module.int8 = bool(model.attrs.get("int8", False))  # set_int8 may come before the head
     head = PyTorchWrapper_v2(module, convert_inputs=pad_ragged, convert_outputs=padded_output)
     model.layers.append(head)
     model.set_ref("head", head)

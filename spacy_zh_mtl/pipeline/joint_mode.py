@@ -20,14 +20,15 @@ JOINT = ["ents", "tokens", "tags"]
 REPLACED_FACTORIES = ("tagger", "tok2vec")
 
 
-def load_joint(name: Union[str, Path], **kwargs: Any) -> Language:
+def load_joint(name: Union[str, Path], *, int8: bool = False, **kwargs: Any) -> Language:
     """`spacy.load` with every `zh_mtl_ner` in joint mode, a character
     tokenizer instead of pkuseg, and the tagger and tok2vec components left
-    out. Other keyword arguments go to `spacy.load` (`config` overrides are
-    merged with these)."""
-    config = _saved_config(name)
+    out; `int8`: the components' `int8` setting (int8 BiGRUs on CPU). Other
+    keyword arguments go to `spacy.load` (`config` overrides are merged with
+    these)."""
+    config = saved_config(name)
     components = config.get("components", {})
-    mtl = [n for n, block in components.items() if block.get("factory") == "zh_mtl_ner"]
+    mtl = zh_mtl_ner_names(config)
     if not mtl:
         raise ValueError(f"load_joint: {name} has no zh_mtl_ner component (pipeline {config['nlp']['pipeline']})")
     for ner in mtl:
@@ -38,6 +39,7 @@ def load_joint(name: Union[str, Path], **kwargs: Any) -> Language:
                 f"the 'cws' and 'pos' decoders (tasks = [\"ner\", \"cws\", \"pos\"])"
             )
     overrides: Dict[str, Any] = {f"components.{ner}.annotate": JOINT for ner in mtl}
+    overrides.update({f"components.{ner}.int8": int8 for ner in mtl})
     exclude: List[str] = [n for n, block in components.items() if block.get("factory") in REPLACED_FACTORIES]
     if config["nlp"].get("tokenizer", {}).get("@tokenizers") == "spacy.zh.ChineseTokenizer":
         overrides["nlp.tokenizer.segmenter"] = "char"
@@ -47,7 +49,12 @@ def load_joint(name: Union[str, Path], **kwargs: Any) -> Language:
     return spacy.load(name, config=util.dot_to_dict(overrides), exclude=exclude, **kwargs)
 
 
-def _saved_config(name: Union[str, Path]) -> Dict[str, Any]:
+def zh_mtl_ner_names(config: Dict[str, Any]) -> List[str]:
+    """The names of the `zh_mtl_ner` components in a pipeline config."""
+    return [n for n, block in config.get("components", {}).items() if block.get("factory") == "zh_mtl_ner"]
+
+
+def saved_config(name: Union[str, Path]) -> Dict[str, Any]:
     """The config.cfg of a pipeline path or installed package, uninterpolated."""
     path = Path(name)
     if isinstance(name, str) and util.is_package(name):

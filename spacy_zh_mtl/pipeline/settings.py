@@ -41,6 +41,9 @@ class MultitaskSettings:
         words (from the segmentation decoder; entity boundaries win), their
         tags (POS decoder) and the entities, so the pipeline needs no pkuseg
         and no tagger: a character tokenizer is enough.
+    int8: predict with int8 copies of the BiGRUs on CPU (dynamic
+        quantization; `models.int8`): faster, with states that differ by
+        rounding. Training, saved weights and GPU prediction stay float32.
     """
 
     tasks: Sequence[str] = TASKS
@@ -57,6 +60,7 @@ class MultitaskSettings:
     entity_cost: float = 0.0
     outside_cost: float = 0.0
     annotate: Sequence[str] = ("ents",)
+    int8: bool = False
 
     def __post_init__(self) -> None:
         unknown = [task for task in self.tasks if task not in TASKS]

@@ -18,6 +18,7 @@ from ..char_index import doc_texts, n_chars
 from ..losses.multitask import LossResult
 from ..losses.targets import CharTargets, split_by_task
 from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
+from ..models.int8 import set_int8
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
 from .char_labels import CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, report_annotation
@@ -67,6 +68,7 @@ def make_zh_mtl_ner(
     entity_cost: float,
     outside_cost: float,
     annotate: List[str],
+    int8: bool,
     scorer: Optional[Callable],
 ) -> "ZhMtlNer":
     """Create a `zh_mtl_ner` component: entities predicted per character by a
@@ -101,10 +103,10 @@ class ZhMtlNer(TrainablePipe):
         self.settings = settings or MultitaskSettings()
         self.loss = self.settings.new_loss()
         self.cfg: Dict[str, Any] = {"labels": [], "pos_tags": [], "n_in": None}
+        set_int8(model, self.settings.int8)
 
     @property
-    def labels(self) -> Tuple[str, ...]:
-        """The entity labels."""
+    def labels(self) -> Tuple[str, ...]:  # the entity labels
         return tuple(self.cfg["labels"])
 
     @property
@@ -260,8 +262,7 @@ class ZhMtlNer(TrainablePipe):
             return self.get_error_handler()(self.name, self, [doc], err)
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
-        """Annotate the Docs in batches; in joint mode the Docs yielded are
-        new ones (see `set_annotations`)."""
+        """Annotate the Docs in batches (joint mode yields new Docs: `set_annotations`)."""
         error_handler = self.get_error_handler()
         for docs in minibatch(stream, size=batch_size):
             try:

@@ -1,0 +1,73 @@
+"""int8 BiGRUs for CPU prediction (`models.int8`, the `int8` setting)."""
+import pytest
+import spacy
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from conftest import TRAIN_TEXTS
+from spacy_zh_mtl import load_joint
+from spacy_zh_mtl.models.int8 import run_gru
+
+
+class Owner(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(16, 12, num_layers=2, bidirectional=True, batch_first=True)
+        self.int8 = True
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return run_gru(self, self.gru, pack_padded_sequence(x, lengths, batch_first=True)).data
+
+
+def test_int8_copy_is_close_follows_the_weights_and_stays_out_of_the_state_dict():
+    torch.manual_seed(0)
+    owner = Owner()
+    keys = set(owner.state_dict())
+    x, lengths = torch.randn(3, 7, 16), torch.tensor([7, 5, 2])
+    float_out = owner(x, lengths)  # training mode: the float GRU
+    owner.eval()
+    with torch.no_grad():
+        int8_out = owner(x, lengths)
+        owner.int8 = False
+        assert torch.equal(owner(x, lengths), float_out)
+        owner.int8 = True
+    assert not torch.equal(int8_out, float_out)
+    assert (int8_out - float_out).abs().max() < 0.05 * float_out.abs().max()
+    assert set(owner.state_dict()) == keys
+    with torch.no_grad():  # new weights (as after an update): a new int8 copy
+        for param in owner.gru.parameters():
+            param.mul_(-1.0)
+        changed = owner(x, lengths)
+        owner.int8 = False
+        new_float = owner(x, lengths)
+    assert (changed - new_float).abs().max() < 0.05 * new_float.abs().max()
+    assert (changed - int8_out).abs().max() > 0.1
+
+
+@pytest.mark.slow
+def test_int8_pipeline_agrees_with_float_and_saves_float_weights(trained_pretrained_pipeline_dir, tmp_path):
+    path = trained_pretrained_pipeline_dir
+    float_nlp = spacy.load(path)
+    int8_nlp = spacy.load(path, config={"components": {"ner": {"int8": True}}})
+    assert int8_nlp.get_pipe("ner").settings.int8
+    ents = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in float_nlp.pipe(TRAIN_TEXTS)]
+    int8_ents = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in int8_nlp.pipe(TRAIN_TEXTS)]
+    assert sum(map(len, ents)) > 0
+    docs = [int8_nlp.make_doc(text) for text in TRAIN_TEXTS[:4]]
+    for name, proc in int8_nlp.pipeline[:-1]:
+        docs = list(proc.pipe(docs))
+    float_scores = float_nlp.get_pipe("ner").model.predict(docs)
+    int8_scores = int8_nlp.get_pipe("ner").model.predict(docs)
+    assert 0 < abs(int8_scores - float_scores).max() < 0.1 * abs(float_scores).max()  # int8 ran
+    same = sum(a == b for a, b in zip(ents, int8_ents))
+    print(f"{same} of {len(TRAIN_TEXTS)} texts with the same entities")
+    assert same >= 0.8 * len(TRAIN_TEXTS), (same, len(TRAIN_TEXTS))
+    # the weights saved are the float ones, and the setting is kept
+    assert int8_nlp.get_pipe("ner").model.to_bytes() == float_nlp.get_pipe("ner").model.to_bytes()
+    int8_nlp.to_disk(tmp_path / "int8")
+    assert spacy.load(tmp_path / "int8").get_pipe("ner").settings.int8
+    joint = load_joint(path, int8=True)
+    assert joint.get_pipe("ner").settings.int8
+    doc = joint("王小明在北京大学读书。")
+    assert "".join(t.text_with_ws for t in doc) == "王小明在北京大学读书。" and all(t.tag_ for t in doc)
