@@ -12,20 +12,19 @@ transformer never sees (whitespace, control characters, text cut off by
 truncation) get a zero row. No character is dropped.
 """
 from itertools import chain
-from typing import Any, Callable, List, Optional, Set, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Set, Tuple, cast
 
 import numpy
 import spacy_alignments
 from spacy.tokens import Doc
 from spacy.util import registry
-from spacy_transformers.align import apply_alignment
-from spacy_transformers.data_classes import TransformerData
-from spacy_transformers.layers import TransformerListener, TransformerModel, split_trf_batch
 from thinc.api import Model, chain as chain_layers, to_numpy
 from thinc.types import Floats2d, Ints1d, Ragged
-from transformers.file_utils import ModelOutput
 
 from ..char_index import char_token_index, n_chars, ragged_positions, token_bounds
+
+if TYPE_CHECKING:  # spacy-transformers imports transformers: seconds a CPU pipeline need not wait
+    from spacy_transformers.data_classes import TransformerData
 
 SPECIAL_PIECES = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "<s>", "</s>", "<pad>", "<unk>"}
 
@@ -38,6 +37,8 @@ def build_wordpiece_listener(upstream: str = "*") -> Model[List[Doc], List[Any]]
 
     upstream (str): the name of the transformer component, or "*" for any.
     """
+    from spacy_transformers.layers import TransformerListener
+
     return TransformerListener(upstream_name=upstream)
 
 
@@ -54,6 +55,8 @@ def build_wordpiece_features(
         `replace_listeners` does in memory).
     grad_factor (float): scales the gradient passed back to the transformer.
     """
+    from spacy_transformers.layers import TransformerModel, split_trf_batch
+
     if isinstance(tok2vec, TransformerModel):
         tok2vec = chain_layers(tok2vec, split_trf_batch())
     pool = wordpieces_to_chars(grad_factor=grad_factor)
@@ -94,7 +97,7 @@ def _features_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ra
 
 def wordpieces_to_chars(
     grad_factor: float = 1.0,
-) -> Model[Tuple[List[Doc], List[TransformerData]], Ragged]:
+) -> Model[Tuple[List[Doc], List["TransformerData"]], Ragged]:
     """Pool wordpiece vectors into one vector per character of each Doc,
     given the Docs and their transformer output.
     """
@@ -102,7 +105,7 @@ def wordpieces_to_chars(
 
 
 def forward(
-    model: Model, inputs: Tuple[List[Doc], List[TransformerData]], is_train: bool
+    model: Model, inputs: Tuple[List[Doc], List["TransformerData"]], is_train: bool
 ) -> Tuple[Ragged, Callable]:
     """One gather and one mean over the whole batch: every Doc's wordpiece
     rows are stacked, and the character alignments (built on the host) are
@@ -131,11 +134,15 @@ def forward(
     rows = numpy.concatenate([a.dataXd for a in aligns]) if aligns else numpy.zeros((0,), "int32")
     stacked = ops.xp.concatenate(sources) if sources else ops.alloc2f(0, width)
     align = Ragged(ops.asarray1i(rows), ops.asarray1i(char_lengths))
+    from spacy_transformers.align import apply_alignment
+    from spacy_transformers.data_classes import TransformerData
+    from transformers.file_utils import ModelOutput
+
     gathered, backprop_gather = apply_alignment(ops, align, stacked)
     # characters without a wordpiece (length 0) get a zero row from the mean
     pooled = ops.reduce_mean(cast(Floats2d, gathered.dataXd), align.lengths)
 
-    def backprop(d_pooled: Ragged) -> List[TransformerData]:
+    def backprop(d_pooled: Ragged) -> List["TransformerData"]:
         d_gathered = ops.backprop_reduce_mean(cast(Floats2d, d_pooled.dataXd), align.lengths)
         d_stacked = backprop_gather(Ragged(d_gathered, align.lengths)) * grad_factor
         d_trf_datas, start = [], 0
@@ -174,7 +181,7 @@ def _spelled_out(text: str, targets: List[str]) -> Optional[Ints1d]:
     return numpy.repeat(numpy.arange(len(targets)), lengths)
 
 
-def char_alignment(doc: Doc, trf_data: TransformerData) -> Ragged:
+def char_alignment(doc: Doc, trf_data: "TransformerData") -> Ragged:
     """Map each character of `doc.text` to rows of the flattened
     (n_spans * span_length) wordpiece output, as a Ragged of row indices.
     """
