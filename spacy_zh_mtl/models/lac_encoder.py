@@ -27,11 +27,11 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchWrapper_v2
 from thinc.types import Ragged
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 
 from .char_vectors import CharTable, build_char_vectors
 from .int8 import run_gru
-from .torch_sequences import pad_ragged, ragged_output
+from .torch_sequences import pack_ragged, ragged_output
 
 LAC_WIDTH = 128
 LAC_LAYERS = 2
@@ -61,11 +61,10 @@ class LacGru(nn.Module):
         )
         self.int8 = False  # see models.int8
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(features, lengths.cpu(), batch_first=True, enforce_sorted=True)
-        states = run_gru(self, self.gru, packed)
-        states, _ = pad_packed_sequence(states, batch_first=True, total_length=features.shape[1])
-        return states
+    def forward(self, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+        """data, batch_sizes: a packed sequence's (`torch_sequences.pack_ragged`).
+        Returns the states in the same packed order."""
+        return run_gru(self, self.gru, PackedSequence(data, batch_sizes)).data
 
 
 @registry.architectures("spacy_zh_mtl.LacStates.v1")
@@ -78,7 +77,7 @@ def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], Ragged]:
     """
     embed = build_char_vectors(table=lac_char_vectors(), fine_tune=fine_tune)
     encoder = PyTorchWrapper_v2(
-        LacGru(), convert_inputs=pad_ragged, convert_outputs=ragged_output
+        LacGru(), convert_inputs=pack_ragged, convert_outputs=ragged_output
     )
     return Model(
         "lac_states",

@@ -3,7 +3,7 @@ from typing import Dict
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 from torchcrf import CRF
 
 from .int8 import run_gru
@@ -45,20 +45,12 @@ class MultitaskCrfHead(nn.Module):
             {task: CRF(size, batch_first=True) for task, size in task_sizes.items()}
         )
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """features: (batch, max_chars, n_in); lengths: (batch,) characters per doc,
-        decreasing (`torch_sequences.pad_ragged` sorts the batch).
-        Returns (batch, max_chars, sum of task sizes) emission scores.
-        """
-        # the emission layers run on the packed characters only, not on padding
-        packed = pack_padded_sequence(
-            self.input_dropout(features), lengths.cpu(), batch_first=True, enforce_sorted=True
-        )
+    def forward(self, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
+        """data, batch_sizes: the character features as a packed sequence's
+        (`torch_sequences.pack_ragged`). Returns the emission scores of all
+        tasks, (characters, sum of task sizes), in the same packed order."""
+        hidden = self.input_dropout(data)
         if self.gru is not None:
-            packed = run_gru(self, self.gru, packed)
-        hidden = self.dropout(packed.data)
-        emissions = torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)
-        padded, _ = pad_packed_sequence(
-            packed._replace(data=emissions), batch_first=True, total_length=features.shape[1]
-        )
-        return padded
+            hidden = run_gru(self, self.gru, PackedSequence(hidden, batch_sizes)).data
+        hidden = self.dropout(hidden)
+        return torch.cat([emit(hidden) for emit in self.emitters.values()], dim=-1)

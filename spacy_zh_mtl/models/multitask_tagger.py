@@ -16,7 +16,7 @@ from torchcrf import CRF
 
 from .char_features import build_char_features
 from .multitask_head import MultitaskCrfHead
-from .torch_sequences import pad_ragged, padded_output
+from .torch_sequences import pack_ragged, padded_output
 from .wordpiece_features import build_wordpiece_features
 
 
@@ -117,7 +117,7 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
         model.attrs["input_dropout"],
     )
     module.int8 = bool(model.attrs.get("int8", False))  # set_int8 may come before the head
-    head = PyTorchWrapper_v2(module, convert_inputs=pad_ragged, convert_outputs=padded_output)
+    head = PyTorchWrapper_v2(module, convert_inputs=pack_ragged, convert_outputs=padded_output)
     model.layers.append(head)
     model.set_ref("head", head)
     model.attrs["task_sizes"] = dict(task_sizes)
