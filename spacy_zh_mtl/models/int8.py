@@ -10,10 +10,12 @@ The float GRU stays the model's weights: training, serialization and GPU
 prediction use it. A module that runs a GRU through `run_gru` uses an int8
 copy only when its `int8` flag is set, it is in eval mode (thinc's `predict`)
 and the input is on the CPU; the copy is made from the float weights when a
-prediction first needs it, and again after the weights change.
+prediction first needs it, and again after a training step or a change of
+the weights that torch records (loading).
 """
 import warnings
-from typing import Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from thinc.api import Model
@@ -28,19 +30,42 @@ def set_int8(model: Model, enabled: bool) -> None:
     that supports it (an `int8` attribute), now and for heads built later
     (`model.attrs["int8"]`)."""
     model.attrs["int8"] = enabled
+    for module in _int8_modules(model):
+        module.int8 = enabled
+
+
+@contextmanager
+def float32_only(model: Model) -> Iterator[None]:
+    """int8 off for `model`'s modules inside the block: a frozen encoder
+    that feeds a training step runs as it will have been trained with."""
+    switched = [module for module in _int8_modules(model) if module.int8]
+    for module in switched:
+        module.int8 = False
+    try:
+        yield
+    finally:
+        for module in switched:
+            module.int8 = True
+
+
+def _int8_modules(model: Model) -> List[nn.Module]:
+    modules = []
     for node in model.walk():
         for shim in node.shims:
             module = getattr(shim, "_model", None)
             if isinstance(module, nn.Module):
-                for child in module.modules():
-                    if hasattr(child, "int8"):
-                        child.int8 = enabled
+                modules.extend(child for child in module.modules() if hasattr(child, "int8"))
+    return modules
 
 
 def run_gru(owner: nn.Module, gru: nn.GRU, packed: PackedSequence) -> PackedSequence:
     """`gru(packed)`'s output sequence; from an int8 copy of `gru` when `owner`
     predicts with `int8` on and the input is on the CPU."""
-    if getattr(owner, "int8", False) and not owner.training and packed.data.device.type == "cpu":
+    if owner.training:
+        # the weights are about to change, possibly in place where torch does
+        # not see it (thinc's optimizers update the arrays torch shares)
+        owner.__dict__.pop(_CACHE, None)
+    elif getattr(owner, "int8", False) and packed.data.device.type == "cpu":
         quantized = _int8_copy(owner, gru)
         if quantized is not None:
             return quantized(packed)[0]

@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from .char_vectors import CharTable, build_char_vectors
-from .int8 import run_gru
+from .int8 import float32_only, run_gru
 from .torch_sequences import pack_ragged, ragged_output
 
 LAC_WIDTH = 128
@@ -101,7 +101,11 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
     vectors, backprop_embed = embed(docs, train)
     if not len(vectors.dataXd):
         return Ragged(model.ops.alloc2f(0, 2 * LAC_WIDTH), vectors.lengths), lambda d: docs
-    states, backprop_encoder = encoder(vectors, train)
+    if is_train and not train:  # frozen while the rest trains: the float32 states it trains on
+        with float32_only(encoder):
+            states, backprop_encoder = encoder(vectors, False)
+    else:
+        states, backprop_encoder = encoder(vectors, train)
 
     def backprop(d_states: Ragged) -> List[Doc]:
         if train:
