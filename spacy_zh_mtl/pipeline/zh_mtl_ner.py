@@ -17,8 +17,8 @@ from thinc.types import Floats3d
 from ..char_index import doc_texts, n_chars
 from ..losses.multitask import LossResult
 from ..losses.targets import CharTargets, split_by_task
-from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
 from ..models.int8 import set_int8
+from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
 from .char_labels import CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, report_annotation
