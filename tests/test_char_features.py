@@ -13,7 +13,7 @@ from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 from thinc.types import Ragged
 
-from conftest import TRAIN_TEXTS, make_reference_docs
+from conftest import CHAR_VECTORS_NER, TRAIN_TEXTS, make_reference_docs
 from spacy_zh_mtl.models.char_features import build_char_features
 from spacy_zh_mtl.models.char_vectors import build_char_vectors, read_text_vectors, text_char_vectors
 from spacy_zh_mtl.models.lexicon_features import Lexicon, read_word_list, word_list_lexicon
@@ -142,24 +142,8 @@ def test_char_features_concatenate_sources(tmp_path: Path):
         build_char_features({"off": None})
 
 
-PRETRAINED_NER = """
-[model]
-@architectures = "spacy_zh_mtl.MultitaskCharTagger.v2"
-hidden_size = 16
-tok2vec = null
-
-[model.char_features]
-@architectures = "spacy_zh_mtl.CharFeatures.v1"
-
-[model.char_features.sources]
-
-[model.char_features.sources.vectors]
-@architectures = "spacy_zh_mtl.CharVectors.v1"
-
-[model.char_features.sources.vectors.table]
-@misc = "spacy_zh_mtl.text_char_vectors.v1"
-path = "{vectors}"
-
+# CHAR_VECTORS_NER with lexicon matches from a word list besides the vectors
+PRETRAINED_NER = CHAR_VECTORS_NER + """
 [model.char_features.sources.lexicon]
 @architectures = "spacy_zh_mtl.LexiconFeatures.v1"
 
