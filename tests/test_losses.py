@@ -228,3 +228,73 @@ def test_component_updates_use_the_shipped_weights_of_its_reported_losses(tmp_pa
         weights = hand.weights()
         assert losses["ner"] == pytest.approx(sum(weights[t] * terms[t] for t in TERMS), rel=1e-4)
         hand.record(terms, chars)
+
+
+# entity_cost and outside_cost (softmax-margin) ------------------------------
+
+
+def test_cost_raises_the_crf_loss_by_the_margin_formula_where_it_is_put():
+    """With zero transitions the CRF factorises per character, so the
+    cost-augmented loss is sum_i log(sum_k exp(e_ik + c_i [k != gold_i])) - e_i,gold_i."""
+    crf = CRF(3, batch_first=True)  # O, B-PER, I-PER
+    with torch.no_grad():
+        for param in crf.parameters():
+            param.zero_()
+    tags = torch.tensor([[1, 2, 0, 0]])  # a two-character PER, then two O
+    mask = torch.ones((1, 4), dtype=torch.bool)
+    entity_cost = torch.tensor([[2.0, 2.0, 0.0, 0.0]])  # as batch_targets puts entity_cost = 2
+    zeros = torch.zeros((1, 4, 3))
+    assert crf_loss(crf, zeros, tags, mask).item() == pytest.approx(4 * math.log(3))
+    assert crf_loss(crf, zeros, tags, mask, entity_cost).item() == pytest.approx(
+        2 * math.log(1 + 2 * math.exp(2.0)) + 2 * math.log(3), rel=1e-6)
+    torch.manual_seed(0)
+    emissions = torch.randn(1, 4, 3)
+    cost = torch.tensor([[2.0, 2.0, 0.5, 0.5]])
+    wrong = 1 - torch.nn.functional.one_hot(tags, 3)
+    expected = (torch.logsumexp(emissions + cost[..., None] * wrong, -1) - emissions.gather(-1, tags[..., None])[..., 0]).sum()
+    assert crf_loss(crf, emissions, tags, mask, cost).item() == pytest.approx(expected.item(), rel=1e-6)
+
+    def gold_gradient(cost):
+        scores = zeros.clone().requires_grad_()
+        crf_loss(crf, scores, tags, mask, cost).backward()
+        return scores.grad[0].gather(-1, tags[0, :, None])[:, 0]
+
+    # d loss / d gold score = p(gold) - 1 under the cost-raised scores: the
+    # entity characters' gold tags are pushed up harder, the others as before
+    plain, costly = gold_gradient(None), gold_gradient(entity_cost)
+    assert plain.tolist() == pytest.approx([1 / 3 - 1] * 4)
+    assert costly.tolist() == pytest.approx([1 / (1 + 2 * math.exp(2.0)) - 1] * 2 + [1 / 3 - 1] * 2)
+
+
+def test_ner_term_with_entity_and_outside_cost_of_the_batch_targets():
+    import spacy
+    from spacy.tokens import Doc
+
+    from spacy_zh_mtl.losses.multitask import MultitaskLoss
+    from spacy_zh_mtl.pipeline.char_labels import EntityTagScheme, batch_targets
+
+    vocab = spacy.blank("zh").vocab
+    with_ents = Doc(vocab, words=["王小明", "去", "北京"], spaces=[False] * 3)
+    with_ents.set_ents([with_ents.char_span(0, 3, "PER"), with_ents.char_span(4, 6, "LOC")], default="outside")
+    no_ents = Doc(vocab, words=["今天", "天气", "很", "好"], spaces=[False] * 4)
+    no_ents.set_ents([], default="outside")
+    scheme = EntityTagScheme(["LOC", "PER"], "BIO")
+    torch.manual_seed(0)
+    crf = CRF(len(scheme.tags), batch_first=True)
+    emissions = torch.randn(1, 6, len(scheme.tags))
+    loss = MultitaskLoss(["ner"], weighting="fixed", task_weights={"ner": 1.0}, dwa_temperature=2.0, normalize=False)
+
+    def ner_term(doc, entity_cost=0.0, outside_cost=0.0):
+        targets = batch_targets([doc], 6, scheme=scheme, tasks=["ner"], pos_tag_ids={}, entity_pos_ids={},
+                                entity_cost=entity_cost, outside_cost=outside_cost)
+        return loss.terms_of({"ner": emissions}, {"ner": crf}, targets)["ner"].item()
+
+    for doc in (with_ents, no_ents):
+        gold = torch.from_numpy(scheme.encode([(e.start_char, e.end_char, e.label_) for e in doc.ents], 6))[None]
+        plain = -crf(emissions, gold, mask=torch.ones((1, 6), dtype=torch.bool), reduction="sum").item()
+        assert ner_term(doc) == pytest.approx(plain, rel=1e-6)
+        assert plain < ner_term(doc, outside_cost=1.0) < ner_term(doc, outside_cost=2.0)
+    plain = ner_term(with_ents)
+    assert plain < ner_term(with_ents, entity_cost=1.0) < ner_term(with_ents, entity_cost=2.0)
+    # a cost on entity characters changes nothing in a sentence without entities
+    assert ner_term(no_ents, entity_cost=2.0) == pytest.approx(ner_term(no_ents), rel=1e-6)
