@@ -259,6 +259,19 @@ def reference_examples(nlp, docs: list) -> list:
     return [Example(nlp.make_doc(doc.text), doc) for doc in docs]
 
 
+def flat(text: str) -> str:
+    """Command output with the line wrapping of wasabi and of typer's error box undone."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def assert_clear_failure(result, message: str, code: int = 1) -> None:
+    """A CliRunner result of bad input: exit code `code`, `message` shown, no traceback."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught exception
+    assert "Traceback" not in result.output
+    assert message in flat(result.output), result.output
+
+
 def run_isolated(cmd: list, timeout: float) -> str:
     """Run `cmd` in a new session and return its output; on a timeout kill the
     whole process group (hung worker processes included) and fail the test.
