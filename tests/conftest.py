@@ -62,13 +62,31 @@ TRAIN_SENTENCES = [
 ]
 TRAIN_TEXTS = ["".join(word for word, _ in words) for words, _ in TRAIN_SENTENCES]
 
+# Sentences no pipeline is trained on, for the tests of what training taught:
+# the training sentences' words and entities in new combinations (and one
+# sentence without an entity), made of characters the tiny transformer's
+# vocabulary has.
+HELD_OUT_SENTENCES = [
+    ([("张伟", "NR"), ("去", "VV"), ("上海", "NR")], [(0, 2, "PER"), (3, 5, "LOC")]),
+    ([("陈静", "NR"), ("在", "P"), ("北京", "NR"), ("工作", "VV")], [(0, 2, "PER"), (3, 5, "LOC")]),
+    ([("刘洋", "NR"), ("访问", "VV"), ("杭州", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("孙丽", "NR"), ("喜欢", "VV"), ("广州", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("周强", "NR"), ("加入", "VV"), ("复旦大学", "NR")], [(0, 2, "PER"), (4, 8, "ORG")]),
+    ([("吴敏", "NR"), ("住", "VV"), ("在", "P"), ("深圳", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("我们", "PN"), ("去", "VV"), ("南京", "NR"), ("玩", "VV")], [(3, 5, "LOC")]),
+    ([("赵军", "NR"), ("在", "P"), ("华为", "NR"), ("工作", "VV")], [(0, 2, "PER"), (3, 5, "ORG")]),
+    ([("我们", "PN"), ("明天", "NT"), ("去", "VV"), ("玩", "VV")], []),
+]
+HELD_OUT_TEXTS = ["".join(word for word, _ in words) for words, _ in HELD_OUT_SENTENCES]
 
-def make_reference_docs(vocab) -> list:
-    """The TRAIN_SENTENCES as reference Docs with words, tags and entities."""
+
+def make_reference_docs(vocab, sentences: list = TRAIN_SENTENCES) -> list:
+    """The sentences (default: TRAIN_SENTENCES) as reference Docs with words,
+    tags and entities."""
     from spacy.tokens import Doc
 
     docs = []
-    for words_tags, ents in TRAIN_SENTENCES:
+    for words_tags, ents in sentences:
         words = [word for word, _ in words_tags]
         doc = Doc(vocab, words=words, spaces=[False] * len(words), tags=[t for _, t in words_tags])
         doc.set_ents([doc.char_span(s, e, label=label) for s, e, label in ents], default="outside")
@@ -120,6 +138,7 @@ def pipeline_transformer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 WORDPIECES_ONLY = {"components.ner.model.char_features": None}
 TRAIN_OVERRIDES = {
     **WORDPIECES_ONLY,
+    "system.seed": 0,
     "components.ner.model.hidden_size": 32,
     "training.max_steps": 300,
     "training.eval_frequency": 100,
@@ -164,6 +183,7 @@ def trained_pretrained_pipeline_dir(
         "paths.train": str(pipeline_corpus),
         "paths.dev": str(pipeline_corpus),
         "paths.pkuseg_model": str(pkuseg_model_dir),
+        "system.seed": 0,
         "components.ner.model.hidden_size": 32,
         "training.max_steps": 200,
         "training.eval_frequency": 100,
