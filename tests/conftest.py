@@ -6,6 +6,21 @@ import pytest
 
 from spacy_zh_mtl.prep.tiny_transformer import make_tiny_transformer
 
+# Fixtures that train a pipeline with `spacy train`: a test that uses one must
+# be marked slow (`pytest -m "not slow"` is the quick run).
+TRAINING_FIXTURES = {"trained_pipeline_dir", "trained_pretrained_pipeline_dir", "tagger_dir"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Refuse to run a test that uses a TRAINING_FIXTURES fixture without the slow marker."""
+    unmarked = [
+        item.nodeid for item in items
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"these tests train a pipeline but are not marked slow: {unmarked}")
+
+
 # Short texts to build the tiny transformer's vocabulary from: person, place and
 # organisation names, digits, Latin words and an emoji.
 TINY_TEXTS: List[str] = [
