@@ -53,6 +53,7 @@ def test_make_transformer_writes_a_loadable_bert_of_the_given_size(tmp_path: Pat
         ("北京\n", ["--layers", "0"], "num_layers must be a positive integer, got 0"),
         ("\n \n", [], "Can't build a vocabulary: no non-empty texts given"),
     ],
+    ids=["heads", "layers", "empty corpus"],
 )
 def test_make_transformer_bad_input(tmp_path: Path, corpus_text: str, options: List[str], message: str):
     corpus = tmp_path / "corpus.txt"
