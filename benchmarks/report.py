@@ -6,7 +6,7 @@ import json
 import statistics
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .cells import DATASETS, SETTINGS
 from .process import log
@@ -111,63 +111,77 @@ def misaligned_entities(out: Path) -> Dict[str, Dict[str, Any]]:
     pipeline's tokenizer (trained pkuseg + spaCy's default user dictionary).
     """
     import spacy
-    from spacy.training import Example
-    from spacy.util import get_words_and_spaces
 
-    from spacy_zh_mtl.corpora.docs import read_docs
     from spacy_zh_mtl.prep.pkuseg_training import load_pkuseg
 
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "pkuseg"}}})
     nlp.tokenizer.initialize(pkuseg_model=str(out / "pkuseg"), pkuseg_user_dict="default")
     # the same pkuseg model without spaCy's default user dictionary, for comparison
     model_only = load_pkuseg(out / "pkuseg", user_dict=None)
-
-    def boundaries(text: str) -> Set[int]:
-        words, spaces = get_words_and_spaces(model_only.cut(text), text)
-        cuts, offset = {0}, 0
-        for word, space in zip(words, spaces):
-            offset += len(word)
-            cuts.add(offset)
-            offset += int(space)
-            cuts.add(offset)
-        return cuts
-
     result = {}
     for dataset in DATASETS:
         entry: Dict[str, Any] = {}
         for split, fname in (("test", "test.spacy"), ("train", "train.pre.spacy")):
             path = out / "data" / dataset / fname
-            if not path.exists():
-                continue
-            total = lost = lost_model_only = 0
-            by_label: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
-            examples = []
-            for gold in read_docs(path, nlp.vocab):
-                doc = nlp.make_doc(gold.text)
-                cuts = boundaries(gold.text)
-                lost_model_only += sum(
-                    1 for ent in gold.ents if ent.start_char not in cuts or ent.end_char not in cuts)
-                for ent in gold.ents:
-                    total += 1
-                    by_label[ent.label_][0] += 1
-                    if doc.char_span(ent.start_char, ent.end_char) is None:
-                        lost += 1
-                        by_label[ent.label_][1] += 1
-                if split == "train":
-                    examples.append(Example(doc, gold))
-            entry[split] = {
-                "entities": total, "not_token_aligned": lost,
-                "not_token_aligned_without_user_dict": lost_model_only,
-                "share": lost / total if total else 0.0,
-                "by_label": {k: {"entities": v[0], "not_token_aligned": v[1]} for k, v in sorted(by_label.items())},
-            }
-            if split == "train":
-                # what spaCy's ner actually sees: BILUO tags, None (missing) where
-                # the gold entity cannot be aligned to the predicted tokens (W030)
-                missing = sum(tag in (None, "-") for eg in examples for tag in eg.get_aligned_ner())
-                entry[split]["tokens_with_missing_ner_tag"] = missing
+            if path.exists():
+                entry[split] = count_misaligned(path, nlp, model_only.cut, with_ner_tags=split == "train")
         result[dataset] = entry
     return result
+
+
+def word_boundaries(cut: Callable[[str], List[str]], text: str) -> Set[int]:
+    """The character offsets where `cut`'s words (and the spaces between
+    them) start or end."""
+    from spacy.util import get_words_and_spaces
+
+    words, spaces = get_words_and_spaces(cut(text), text)
+    cuts, offset = {0}, 0
+    for word, space in zip(words, spaces):
+        offset += len(word)
+        cuts.add(offset)
+        offset += int(space)
+        cuts.add(offset)
+    return cuts
+
+
+def count_misaligned(
+    path: Path, nlp: Any, model_only_cut: Callable[[str], List[str]], with_ner_tags: bool
+) -> Dict[str, Any]:
+    """The gold entities of a .spacy file that are not token spans of
+    `nlp`'s tokenizer (overall, per label, and with `model_only_cut`'s words);
+    with_ner_tags: also the tokens whose aligned NER tag is missing."""
+    from spacy.training import Example
+
+    from spacy_zh_mtl.corpora.docs import read_docs
+
+    total = lost = lost_model_only = 0
+    by_label: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
+    examples = []
+    for gold in read_docs(path, nlp.vocab):
+        doc = nlp.make_doc(gold.text)
+        cuts = word_boundaries(model_only_cut, gold.text)
+        lost_model_only += sum(
+            1 for ent in gold.ents if ent.start_char not in cuts or ent.end_char not in cuts)
+        for ent in gold.ents:
+            total += 1
+            by_label[ent.label_][0] += 1
+            if doc.char_span(ent.start_char, ent.end_char) is None:
+                lost += 1
+                by_label[ent.label_][1] += 1
+        if with_ner_tags:
+            examples.append(Example(doc, gold))
+    counts: Dict[str, Any] = {
+        "entities": total, "not_token_aligned": lost,
+        "not_token_aligned_without_user_dict": lost_model_only,
+        "share": lost / total if total else 0.0,
+        "by_label": {k: {"entities": v[0], "not_token_aligned": v[1]} for k, v in sorted(by_label.items())},
+    }
+    if with_ner_tags:
+        # what spaCy's ner actually sees: BILUO tags, None (missing) where
+        # the gold entity cannot be aligned to the predicted tokens (W030)
+        missing = sum(tag in (None, "-") for eg in examples for tag in eg.get_aligned_ner())
+        counts["tokens_with_missing_ner_tag"] = missing
+    return counts
 
 
 def misaligned_table(mis: Dict[str, Dict[str, Any]]) -> List[str]:

@@ -31,7 +31,7 @@ import resource
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .cells import ROOT
 from .process import PY, log, run_cmd
@@ -197,6 +197,8 @@ def length_texts(texts: List[str], length: int, total_chars: int) -> List[str]:
 
 
 def run_all(args: argparse.Namespace) -> None:
+    """Every step of args.steps, each measurement in its own subprocess, then
+    the report; OUT/speed.json is saved after each step."""
     import spacy
     from spacy.tokens import DocBin
 
@@ -219,17 +221,12 @@ def run_all(args: argparse.Namespace) -> None:
         "models": {k: str(v) for k, v in pipelines.items()},
     })
     if "spacy" in args.steps:
-        results["spacy_benchmark_speed"] = {name: [] for name in pipelines}
-        for rep in range(args.spacy_repeats):
-            for name, model in pipelines.items():
-                results["spacy_benchmark_speed"][name].append(
-                    spacy_benchmark_speed(args, model, bench_spacy, f"spacy_{name}_{rep}"))
+        results["spacy_benchmark_speed"] = alternate(args.spacy_repeats, pipelines, lambda name, model, rep: (
+            spacy_benchmark_speed(args, model, bench_spacy, f"spacy_{name}_{rep}")))
         save(args, results)
     if "pipe" in args.steps:
-        results["pipe"] = {name: [] for name in pipelines}
-        for rep in range(args.repeats):
-            for name, model in pipelines.items():
-                results["pipe"][name].append(run_measure(args, model, texts_path, "pipe", f"pipe_{name}_{rep}"))
+        results["pipe"] = alternate(args.repeats, pipelines, lambda name, model, rep: (
+            run_measure(args, model, texts_path, "pipe", f"pipe_{name}_{rep}")))
         save(args, results)
     if "breakdown" in args.steps:
         results["breakdown"] = {
@@ -241,22 +238,37 @@ def run_all(args: argparse.Namespace) -> None:
         run_measure(args, args.mtl, texts_path, "breakdown", "cprofile_zh_mtl_ner",
                     profile_output=args.out / "cprofile_zh_mtl_ner.txt")
     if "length" in args.steps:
-        results["length"] = {}
-        for length in args.lengths:
-            ltexts = write_texts(args.out / f"texts_{length}.jsonl", length_texts(all_texts, length, args.length_chars))
-            runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name in pipelines}
-            for rep in range(args.repeats):
-                for name, model in pipelines.items():
-                    runs[name].append(run_measure(args, model, ltexts, "breakdown",
-                                                  f"length{length}_{name}_{rep}", warmup_docs=2))
-            # the run with the median time stands for the condition; all times are kept
-            results["length"][str(length)] = {
-                name: dict(sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2],
-                           all_seconds=[round(r["seconds"], 3) for r in rs])
-                for name, rs in runs.items()
-            }
+        results["length"] = {str(length): run_length(args, pipelines, all_texts, length) for length in args.lengths}
         save(args, results)
     write_report(args, results)
+
+
+def alternate(
+    repeats: int, pipelines: Dict[str, Path], run: Callable[[str, Path, int], Dict[str, Any]]
+) -> Dict[str, List[Dict[str, Any]]]:
+    """`run(name, model, repeat)` `repeats` times for each pipeline, the
+    pipelines alternating; the results per pipeline."""
+    runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name in pipelines}
+    for rep in range(repeats):
+        for name, model in pipelines.items():
+            runs[name].append(run(name, model, rep))
+    return runs
+
+
+def run_length(
+    args: argparse.Namespace, pipelines: Dict[str, Path], all_texts: List[str], length: int
+) -> Dict[str, Dict[str, Any]]:
+    """The breakdown of each pipeline on docs of `length` characters: per
+    pipeline, the run with the median time, with the times of all runs."""
+    ltexts = write_texts(args.out / f"texts_{length}.jsonl", length_texts(all_texts, length, args.length_chars))
+    runs = alternate(args.repeats, pipelines, lambda name, model, rep: run_measure(
+        args, model, ltexts, "breakdown", f"length{length}_{name}_{rep}", warmup_docs=2))
+    # the run with the median time stands for the condition; all times are kept
+    return {
+        name: dict(sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2],
+                   all_seconds=[round(r["seconds"], 3) for r in rs])
+        for name, rs in runs.items()
+    }
 
 
 def save(args: argparse.Namespace, results: Dict[str, Any]) -> None:
@@ -279,74 +291,100 @@ def machine_info() -> Dict[str, Any]:
             "load_avg_at_start": os.getloadavg()}
 
 
+NAMES = ("zh_mtl_ner", "spacy_ner")
+
+
 def write_report(args: argparse.Namespace, results: Dict[str, Any]) -> None:
-    median = statistics.median
+    """OUT/speed_tables.md (printed too) with a table per measured section,
+    the summary ratios added to OUT/speed.json, and DOCS/speed_length.png."""
     lines: List[str] = []
-    names = ("zh_mtl_ner", "spacy_ner")
     if "spacy_benchmark_speed" in results:
-        sbs = results["spacy_benchmark_speed"]
-        wps = {n: median([r["words_per_second"] for r in sbs[n]]) for n in names}
-        lines += ["#### `python -m spacy benchmark speed`", "",
-                  "| pipeline | words/s (median of runs; each: mean, 95 % CI) |", "|---|---|"]
-        for n in names:
-            runs = "; ".join(f"{r['words_per_second']:.0f} ({r['ci_low']:+.0f}/+{r['ci_high']:.0f})" for r in sbs[n])
-            lines.append(f"| {n} | **{wps[n]:.0f}** — {runs} |")
-        lines += ["", f"Ratio zh_mtl_ner / spacy_ner: **{wps['zh_mtl_ner'] / wps['spacy_ner']:.3f}**", ""]
-        results["summary_spacy_ratio"] = wps["zh_mtl_ner"] / wps["spacy_ner"]
+        lines += spacy_speed_table(results)
     if "pipe" in results:
-        pipe = results["pipe"]
-        lines += ["#### Own timing loop (`nlp.pipe`, words = pkuseg tokens before processing)", "",
-                  "| pipeline | words/s | chars/s | s per pass (runs) | tokens after / before | peak RSS MiB | RSS after load MiB |",
-                  "|---|---|---|---|---|---|---|"]
-        summary = {}
-        for n in names:
-            runs = pipe[n]
-            w = median([r["words_per_second"] for r in runs])
-            c = median([r["chars_per_second"] for r in runs])
-            summary[n] = w
-            lines.append(
-                f"| {n} | **{w:.0f}** | {c:.0f} | {', '.join('%.2f' % r['seconds'] for r in runs)} | "
-                f"{runs[0]['n_tokens_after'] / runs[0]['n_words']:.4f} | "
-                f"{max(r['rss_peak_mb'] for r in runs):.0f} | {median([r['rss_loaded_mb'] for r in runs]):.0f} |")
-        ratio = summary["zh_mtl_ner"] / summary["spacy_ner"]
-        results["summary_pipe_ratio"] = ratio
-        lines += ["", f"Ratio zh_mtl_ner / spacy_ner words/s: **{ratio:.3f}** (target ≥ 0.85)", ""]
+        lines += pipe_table(results)
     if "breakdown" in results:
-        lines += ["#### Where the time goes (one pass under cProfile; stages: cumulative time of package functions)", "",
-                  "| stage | zh_mtl_ner pipeline s | % | spacy_ner pipeline s | % |", "|---|---|---|---|---|"]
-        bd = results["breakdown"]
-        keys = list(dict.fromkeys(list(bd["zh_mtl_ner"]["stages"]) + list(bd["spacy_ner"]["stages"])))
-        for key in keys:
-            cells = []
-            for n in names:
-                s = bd[n]["stages"].get(key)
-                cells += ["-", "-"] if s is None else [f"{s:.3f}", f"{100 * s / bd[n]['seconds']:.1f}"]
-            lines.append(f"| {key} | " + " | ".join(cells) + " |")
-        lines.append(f"| **pipeline total** | {bd['zh_mtl_ner']['seconds']:.3f} | 100 | {bd['spacy_ner']['seconds']:.3f} | 100 |")
-        results["summary_viterbi_share"] = bd["zh_mtl_ner"]["stages"].get(VITERBI, 0.0) / bd["zh_mtl_ner"]["seconds"]
-        lines += ["", f"CRF Viterbi share of zh_mtl_ner pipeline time: **{100 * results['summary_viterbi_share']:.2f} %** (target < 5 %)", ""]
+        lines += breakdown_table(results)
     if "length" in results:
-        lines += ["#### Time vs text length (chars per doc)", "",
-                  "| chars/doc | docs | zh_mtl_ner chars/s | spacy_ner chars/s | ratio | zh_mtl ms/doc | spacy ms/doc | Viterbi % | char_alignment % | BiGRU % | splitting % | zh_mtl peak MiB | spacy peak MiB |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for length, pair in results["length"].items():
-            m, s = pair["zh_mtl_ner"], pair["spacy_ner"]
-
-            def share(key_start: str) -> str:
-                value = sum(v for k, v in m["stages"].items() if k.startswith(key_start))
-                return f"{100 * value / m['seconds']:.1f}"
-
-            lines.append(
-                f"| {int(length):,} | {m['n_docs']} | {m['chars_per_second']:.0f} | {s['chars_per_second']:.0f} | "
-                f"{m['chars_per_second'] / s['chars_per_second']:.3f} | {1000 * m['seconds'] / m['n_docs']:.1f} | "
-                f"{1000 * s['seconds'] / s['n_docs']:.1f} | {share('ner:   CRF Viterbi')} | {share('ner:   char_alignment')} | "
-                f"{share('ner:   BiGRU')} | {share('ner:   token splitting')} | {m['rss_peak_mb']:.0f} | {s['rss_peak_mb']:.0f} |")
-        lines.append("")
+        lines += length_table(results)
         args.docs.mkdir(parents=True, exist_ok=True)
         plot_lengths(results, args.docs / "speed_length.png")
     save(args, results)
     (args.out / "speed_tables.md").write_text("\n".join(lines), encoding="utf8")
     print("\n".join(lines))
+
+
+def spacy_speed_table(results: Dict[str, Any]) -> List[str]:
+    """`spacy benchmark speed` per pipeline; sets results["summary_spacy_ratio"]."""
+    sbs = results["spacy_benchmark_speed"]
+    wps = {n: statistics.median([r["words_per_second"] for r in sbs[n]]) for n in NAMES}
+    lines = ["#### `python -m spacy benchmark speed`", "",
+             "| pipeline | words/s (median of runs; each: mean, 95 % CI) |", "|---|---|"]
+    for n in NAMES:
+        runs = "; ".join(f"{r['words_per_second']:.0f} ({r['ci_low']:+.0f}/+{r['ci_high']:.0f})" for r in sbs[n])
+        lines.append(f"| {n} | **{wps[n]:.0f}** — {runs} |")
+    lines += ["", f"Ratio zh_mtl_ner / spacy_ner: **{wps['zh_mtl_ner'] / wps['spacy_ner']:.3f}**", ""]
+    results["summary_spacy_ratio"] = wps["zh_mtl_ner"] / wps["spacy_ner"]
+    return lines
+
+
+def pipe_table(results: Dict[str, Any]) -> List[str]:
+    """The own timing loop per pipeline; sets results["summary_pipe_ratio"]."""
+    median = statistics.median
+    pipe = results["pipe"]
+    lines = ["#### Own timing loop (`nlp.pipe`, words = pkuseg tokens before processing)", "",
+             "| pipeline | words/s | chars/s | s per pass (runs) | tokens after / before | peak RSS MiB | RSS after load MiB |",
+             "|---|---|---|---|---|---|---|"]
+    summary = {}
+    for n in NAMES:
+        runs = pipe[n]
+        w = median([r["words_per_second"] for r in runs])
+        c = median([r["chars_per_second"] for r in runs])
+        summary[n] = w
+        lines.append(
+            f"| {n} | **{w:.0f}** | {c:.0f} | {', '.join('%.2f' % r['seconds'] for r in runs)} | "
+            f"{runs[0]['n_tokens_after'] / runs[0]['n_words']:.4f} | "
+            f"{max(r['rss_peak_mb'] for r in runs):.0f} | {median([r['rss_loaded_mb'] for r in runs]):.0f} |")
+    ratio = summary["zh_mtl_ner"] / summary["spacy_ner"]
+    results["summary_pipe_ratio"] = ratio
+    return lines + ["", f"Ratio zh_mtl_ner / spacy_ner words/s: **{ratio:.3f}** (target ≥ 0.85)", ""]
+
+
+def breakdown_table(results: Dict[str, Any]) -> List[str]:
+    """Seconds and share per stage of both pipelines; sets
+    results["summary_viterbi_share"]."""
+    lines = ["#### Where the time goes (one pass under cProfile; stages: cumulative time of package functions)", "",
+             "| stage | zh_mtl_ner pipeline s | % | spacy_ner pipeline s | % |", "|---|---|---|---|---|"]
+    bd = results["breakdown"]
+    keys = list(dict.fromkeys(list(bd["zh_mtl_ner"]["stages"]) + list(bd["spacy_ner"]["stages"])))
+    for key in keys:
+        cells = []
+        for n in NAMES:
+            s = bd[n]["stages"].get(key)
+            cells += ["-", "-"] if s is None else [f"{s:.3f}", f"{100 * s / bd[n]['seconds']:.1f}"]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    lines.append(f"| **pipeline total** | {bd['zh_mtl_ner']['seconds']:.3f} | 100 | {bd['spacy_ner']['seconds']:.3f} | 100 |")
+    results["summary_viterbi_share"] = bd["zh_mtl_ner"]["stages"].get(VITERBI, 0.0) / bd["zh_mtl_ner"]["seconds"]
+    return lines + ["", f"CRF Viterbi share of zh_mtl_ner pipeline time: **{100 * results['summary_viterbi_share']:.2f} %** (target < 5 %)", ""]
+
+
+def length_table(results: Dict[str, Any]) -> List[str]:
+    """Throughput, latency, stage shares and memory per text length."""
+    lines = ["#### Time vs text length (chars per doc)", "",
+             "| chars/doc | docs | zh_mtl_ner chars/s | spacy_ner chars/s | ratio | zh_mtl ms/doc | spacy ms/doc | Viterbi % | char_alignment % | BiGRU % | splitting % | zh_mtl peak MiB | spacy peak MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for length, pair in results["length"].items():
+        m, s = pair["zh_mtl_ner"], pair["spacy_ner"]
+
+        def share(key_start: str) -> str:
+            value = sum(v for k, v in m["stages"].items() if k.startswith(key_start))
+            return f"{100 * value / m['seconds']:.1f}"
+
+        lines.append(
+            f"| {int(length):,} | {m['n_docs']} | {m['chars_per_second']:.0f} | {s['chars_per_second']:.0f} | "
+            f"{m['chars_per_second'] / s['chars_per_second']:.3f} | {1000 * m['seconds'] / m['n_docs']:.1f} | "
+            f"{1000 * s['seconds'] / s['n_docs']:.1f} | {share('ner:   CRF Viterbi')} | {share('ner:   char_alignment')} | "
+            f"{share('ner:   BiGRU')} | {share('ner:   token splitting')} | {m['rss_peak_mb']:.0f} | {s['rss_peak_mb']:.0f} |")
+    return lines + [""]
 
 
 def plot_lengths(results: Dict[str, Any], path: Path) -> None:

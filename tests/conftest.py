@@ -6,6 +6,21 @@ import pytest
 
 from spacy_zh_mtl.prep.tiny_transformer import make_tiny_transformer
 
+# Fixtures that train a pipeline with `spacy train`: a test that uses one must
+# be marked slow (`pytest -m "not slow"` is the quick run).
+TRAINING_FIXTURES = {"trained_pipeline_dir", "trained_pretrained_pipeline_dir", "tagger_dir"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Refuse to run a test that uses a TRAINING_FIXTURES fixture without the slow marker."""
+    unmarked = [
+        item.nodeid for item in items
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"these tests train a pipeline but are not marked slow: {unmarked}")
+
+
 # Short texts to build the tiny transformer's vocabulary from: person, place and
 # organisation names, digits, Latin words and an emoji.
 TINY_TEXTS: List[str] = [
@@ -62,13 +77,31 @@ TRAIN_SENTENCES = [
 ]
 TRAIN_TEXTS = ["".join(word for word, _ in words) for words, _ in TRAIN_SENTENCES]
 
+# Sentences no pipeline is trained on, for the tests of what training taught:
+# the training sentences' words and entities in new combinations (and one
+# sentence without an entity), made of characters the tiny transformer's
+# vocabulary has.
+HELD_OUT_SENTENCES = [
+    ([("张伟", "NR"), ("去", "VV"), ("上海", "NR")], [(0, 2, "PER"), (3, 5, "LOC")]),
+    ([("陈静", "NR"), ("在", "P"), ("北京", "NR"), ("工作", "VV")], [(0, 2, "PER"), (3, 5, "LOC")]),
+    ([("刘洋", "NR"), ("访问", "VV"), ("杭州", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("孙丽", "NR"), ("喜欢", "VV"), ("广州", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("周强", "NR"), ("加入", "VV"), ("复旦大学", "NR")], [(0, 2, "PER"), (4, 8, "ORG")]),
+    ([("吴敏", "NR"), ("住", "VV"), ("在", "P"), ("深圳", "NR")], [(0, 2, "PER"), (4, 6, "LOC")]),
+    ([("我们", "PN"), ("去", "VV"), ("南京", "NR"), ("玩", "VV")], [(3, 5, "LOC")]),
+    ([("赵军", "NR"), ("在", "P"), ("华为", "NR"), ("工作", "VV")], [(0, 2, "PER"), (3, 5, "ORG")]),
+    ([("我们", "PN"), ("明天", "NT"), ("去", "VV"), ("玩", "VV")], []),
+]
+HELD_OUT_TEXTS = ["".join(word for word, _ in words) for words, _ in HELD_OUT_SENTENCES]
 
-def make_reference_docs(vocab) -> list:
-    """The TRAIN_SENTENCES as reference Docs with words, tags and entities."""
+
+def make_reference_docs(vocab, sentences: list = TRAIN_SENTENCES) -> list:
+    """The sentences (default: TRAIN_SENTENCES) as reference Docs with words,
+    tags and entities."""
     from spacy.tokens import Doc
 
     docs = []
-    for words_tags, ents in TRAIN_SENTENCES:
+    for words_tags, ents in sentences:
         words = [word for word, _ in words_tags]
         doc = Doc(vocab, words=words, spaces=[False] * len(words), tags=[t for _, t in words_tags])
         doc.set_ents([doc.char_span(s, e, label=label) for s, e, label in ents], default="outside")
@@ -120,6 +153,7 @@ def pipeline_transformer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 WORDPIECES_ONLY = {"components.ner.model.char_features": None}
 TRAIN_OVERRIDES = {
     **WORDPIECES_ONLY,
+    "system.seed": 0,
     "components.ner.model.hidden_size": 32,
     "training.max_steps": 300,
     "training.eval_frequency": 100,
@@ -164,6 +198,7 @@ def trained_pretrained_pipeline_dir(
         "paths.train": str(pipeline_corpus),
         "paths.dev": str(pipeline_corpus),
         "paths.pkuseg_model": str(pkuseg_model_dir),
+        "system.seed": 0,
         "components.ner.model.hidden_size": 32,
         "training.max_steps": 200,
         "training.eval_frequency": 100,
@@ -202,6 +237,74 @@ def initialized_nlp(pipeline_transformer_dir: Path, pkuseg_model_dir: Path):
     nlp = build_pipeline(pipeline_transformer_dir, pkuseg_model_dir)
     nlp.initialize(lambda: [Example(nlp.make_doc(d.text), d) for d in make_reference_docs(nlp.vocab)])
     return nlp
+
+
+# zh_mtl_ner without a transformer: its only character features are vectors
+# read from a text file (`write_char_vectors`), fine-tuned like an embedding
+# table. Initializes in a fraction of a second.
+CHAR_VECTORS_NER = """
+[model]
+@architectures = "spacy_zh_mtl.MultitaskCharTagger.v2"
+hidden_size = 16
+tok2vec = null
+
+[model.char_features]
+@architectures = "spacy_zh_mtl.CharFeatures.v1"
+
+[model.char_features.sources]
+
+[model.char_features.sources.vectors]
+@architectures = "spacy_zh_mtl.CharVectors.v1"
+
+[model.char_features.sources.vectors.table]
+@misc = "spacy_zh_mtl.text_char_vectors.v1"
+path = "{vectors}"
+"""
+
+
+def write_char_vectors(path: Path, texts: List[str], width: int = 8, seed: int = 0) -> Path:
+    """A word2vec-style text file with a random vector for every character of `texts`."""
+    import numpy
+
+    chars = sorted({char for text in texts for char in text if not char.isspace()})
+    rows = numpy.random.default_rng(seed).normal(size=(len(chars), width))
+    lines = [f"{len(chars)} {width}"] + [
+        char + " " + " ".join(f"{value:.4f}" for value in row) for char, row in zip(chars, rows)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    return path
+
+
+def char_vectors_nlp(vectors: Path, **settings):
+    """A blank zh pipeline with a `ner` (zh_mtl_ner, CHAR_VECTORS_NER) with
+    these settings, not yet initialized."""
+    import spacy
+    from thinc.api import Config
+
+    nlp = spacy.blank("zh")
+    model = Config().from_str(CHAR_VECTORS_NER.format(vectors=vectors))["model"]
+    nlp.add_pipe("zh_mtl_ner", name="ner", config={"model": model, **settings})
+    return nlp
+
+
+def reference_examples(nlp, docs: list) -> list:
+    """Examples of the reference Docs, each with a fresh predicted Doc of its text."""
+    from spacy.training import Example
+
+    return [Example(nlp.make_doc(doc.text), doc) for doc in docs]
+
+
+def flat(text: str) -> str:
+    """Command output with the line wrapping of wasabi and of typer's error box undone."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def assert_clear_failure(result, message: str, code: int = 1) -> None:
+    """A CliRunner result of bad input: exit code `code`, `message` shown, no traceback."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught exception
+    assert "Traceback" not in result.output
+    assert message in flat(result.output), result.output
 
 
 def run_isolated(cmd: list, timeout: float) -> str:

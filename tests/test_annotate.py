@@ -19,6 +19,7 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 from spacy_zh_mtl.annotate import AnnotateError, DocBinWriter, ReadReport, annotate_file, read_records
+from conftest import flat
 from spacy_zh_mtl.cli import app
 
 runner = CliRunner()
@@ -32,11 +33,6 @@ PATTERNS = [
 ]
 NAMES = ["王小明", "李华", "张伟"]
 PLACES = ["北京", "上海", "北京大学", "南京"]
-
-
-def flat(text: str) -> str:
-    """Output with wasabi's line wrapping undone."""
-    return " ".join(text.split())
 
 
 def make_line(i: int) -> str:

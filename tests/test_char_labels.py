@@ -75,3 +75,29 @@ def test_set_char_entities_splits_tokens_and_realigns_wordpieces():
     align = doc._.trf_data.align
     assert align.lengths.tolist() == [4, 4, 3, 3, 1]
     assert align.dataXd.ravel().tolist() == [1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 5, 6, 7, 8]
+
+
+def test_batch_targets_put_entity_cost_inside_and_outside_cost_outside_gold_entities():
+    vocab = spacy.blank("zh").vocab
+    ents = Doc(vocab, words=["王小明", "去", "北京"], spaces=[False] * 3)
+    ents.set_ents([ents.char_span(0, 3, "PER"), ents.char_span(4, 6, "LOC")], default="outside")
+    no_ents = Doc(vocab, words=["今天", "很", "好"], spaces=[False] * 3)
+    no_ents.set_ents([], default="outside")  # annotated: no entity
+    raw = Doc(vocab, words=["我们", "去", "上海"], spaces=[False] * 3)  # no NER annotation
+    scheme = EntityTagScheme(["LOC", "PER"], "BIOES")
+
+    def cost(entity_cost, outside_cost):
+        return batch_targets(
+            [ents, no_ents, raw], 7, scheme=scheme, tasks=["ner"], pos_tag_ids={}, entity_pos_ids={},
+            entity_cost=entity_cost, outside_cost=outside_cost,
+        ).ner_cost
+
+    assert cost(0.0, 0.0) is None  # the plain CRF loss
+    both = cost(2.0, 0.5)
+    assert both.tolist() == [
+        [2.0, 2.0, 2.0, 0.5, 2.0, 2.0, 0.0],  # 王小明 去 北京, then padding
+        [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0],
+        [0.0] * 7,  # no NER annotation: no cost (its NER loss is masked)
+    ]
+    assert cost(1.5, 0.0)[0].tolist() == [1.5, 1.5, 1.5, 0.0, 1.5, 1.5, 0.0]
+    assert cost(0.0, 1.5)[:2].tolist() == [[0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0], [1.5] * 4 + [0.0] * 3]

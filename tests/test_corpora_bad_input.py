@@ -11,6 +11,7 @@ import pytest
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
+from conftest import assert_clear_failure, flat
 from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.corpora.conversion_report import ConversionReport
 from spacy_zh_mtl.corpora.docs import read_docs, write_docs
@@ -20,11 +21,6 @@ runner = CliRunner()
 FIXTURES = Path(__file__).parent / "fixtures"
 CHARS = "王 B-PER\n小 I-PER\n去 O\n京 B-LOC\n"
 SPANS = {"text": "王小明去北京", "spans": [{"start": 0, "end": 3, "label": "PER"}]}
-
-
-def flat(text: str) -> str:
-    """Output with the line wrapping of wasabi and of typer's error box undone."""
-    return " ".join(text.replace("│", " ").split())
 
 
 def jsonl(*records: dict) -> bytes:
@@ -75,13 +71,6 @@ BAD_CONVERT = {
     "output is a folder": (CHARS.encode("utf8"), ["auto", "--output", "{tmp}"], "is a folder; give a file name"),
     "dev output is a folder": (CHARS.encode("utf8"), ["auto", "--dev-output", "{tmp}", "--dev-fraction", "0.5"], "is a folder"),
 }
-
-
-def assert_clear_failure(result, message: str, code: int = 1) -> None:
-    assert result.exit_code == code, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not an uncaught exception
-    assert "Traceback" not in result.output
-    assert message in flat(result.output), result.output
 
 
 @pytest.mark.parametrize("name", sorted(BAD_CONVERT))

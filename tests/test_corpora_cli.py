@@ -10,6 +10,7 @@ import spacy
 import srsly
 from typer.testing import CliRunner
 
+from conftest import flat
 from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.cli.report import metrics_table
 from spacy_zh_mtl.corpora.docs import read_docs
@@ -17,11 +18,6 @@ from spacy_zh_mtl.tokenizer import make_pkuseg_postprocess
 
 FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()
-
-
-def flat(text: str) -> str:
-    """Output with wasabi's line wrapping undone."""
-    return " ".join(text.split())
 
 
 def test_convert_cli_dev_split_and_report(tmp_path):

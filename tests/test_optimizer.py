@@ -58,6 +58,7 @@ def _max_change(params_before, params_after):
     return max(float((a - b).abs().max()) for a, b in zip(params_after, params_before))
 
 
+@pytest.mark.slow  # trained_pipeline_dir: `spacy train`
 def test_transformer_copy_after_replace_listeners_trains_at_the_base_rate(trained_pipeline_dir: Path):
     nlp = spacy.load(trained_pipeline_dir)
     nlp.replace_listeners("transformer", "ner", ["model.tok2vec"])

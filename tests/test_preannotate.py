@@ -150,6 +150,7 @@ def test_real_pkuseg_segmenter(pkuseg_dir):
     assert "".join(seg.cut("王小明去北京。")) == "王小明去北京。"
 
 
+@pytest.mark.slow  # tagger_dir: `spacy train`
 def test_preannotate_cli_real_path(tmp_path, pkuseg_dir, tagger_dir):
     vocab = Vocab()
     docs = [

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -181,13 +181,32 @@ def test_project_run_all(tmp_path):
     metrics = json.loads((project / "metrics" / "weibo_test.json").read_text())
     assert "ents_f" in metrics
     wheel = project / "packages" / "zh_mtl_ner-0.2.0" / "dist" / "zh_mtl_ner-0.2.0-py3-none-any.whl"
+    check_wheel(wheel)
+    info = load_installed_wheel(wheel, tmp_path, env)
+    assert "".join(info["tokens"]) == "王小明去北京了"
+    assert info["pkuseg"] and info["pipes"] == ["tok2vec", "tagger", "ner"]
+    assert all(info["tags"])
+    run_joint(project, env)
+    # your own corpus: the same project again with ner_corpus custom; the
+    # segmenter and tagger of the run above are reused (weasel skips them)
+    run_custom_bmes(project, env)
+    run_custom_jsonl(project, env)
+
+
+def check_wheel(wheel: Path) -> None:
+    """The packaged pipeline holds the pkuseg model and requires this package."""
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
         meta = z.read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert any(n.endswith("tokenizer/pkuseg_model/features.msgpack") for n in names)
     assert any(n.endswith("tokenizer/pkuseg_model/weights.npz") for n in names)
     assert "Requires-Dist: spacy-zh-mtl" in meta
-    # install the wheel into a separate directory and load it in a new process
+
+
+def load_installed_wheel(wheel: Path, tmp_path: Path, env: dict) -> dict:
+    """Install the wheel into a separate directory, load it with
+    spacy.load("zh_mtl_ner") in a new process and annotate 王小明去北京了:
+    its tokens, tags, entities, pipes and whether it has a pkuseg model."""
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
@@ -201,21 +220,18 @@ def test_project_run_all(tmp_path):
         " 'ents': [(e.start_char, e.end_char, e.label_) for e in doc.ents],"
         " 'pkuseg': nlp.tokenizer.pkuseg_seg is not None, 'pipes': nlp.pipe_names}))\n"
     )
-    # a separate environment: the custom-corpus runs below keep ZH_MTL_TRAIN_ARGS (6 steps)
+    # a separate environment: the custom-corpus runs keep ZH_MTL_TRAIN_ARGS (6 steps)
     load_env = dict(env, PYTHONPATH=os.pathsep.join([str(site), env.get("PYTHONPATH", "")]))
+    return run_python(code, env=load_env, cwd=tmp_path)
+
+
+def run_python(code: str, *args: str, env: dict, cwd: Optional[Path] = None) -> dict:
+    """Run `code` in a new interpreter; the JSON object of its last output line."""
     loaded = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=load_env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    info = json.loads(loaded.stdout.strip().splitlines()[-1])
-    assert "".join(info["tokens"]) == "王小明去北京了"
-    assert info["pkuseg"] and info["pipes"] == ["tok2vec", "tagger", "ner"]
-    assert all(info["tags"])
-    run_joint(project, env)
-    # your own corpus: the same project again with ner_corpus custom; the
-    # segmenter and tagger of the run above are reused (weasel skips them)
-    run_custom_bmes(project, env)
-    run_custom_jsonl(project, env)
+    return json.loads(loaded.stdout.strip().splitlines()[-1])
 
 
 def run_joint(project: Path, env: dict) -> None:
@@ -233,10 +249,7 @@ def run_joint(project: Path, env: dict) -> None:
         "doc = nlp('王小明去北京了')\n"
         "print(json.dumps({'pipes': nlp.pipe_names, 'tokens': [t.text for t in doc], 'tags': [t.tag_ for t in doc]}))\n"
     )
-    loaded = subprocess.run([sys.executable, "-c", code, str(project / "training" / "model-best")],
-                            env=env, capture_output=True, text=True, timeout=300)
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
-    info = json.loads(loaded.stdout.strip().splitlines()[-1])
+    info = run_python(code, str(project / "training" / "model-best"), env=env)
     assert info["pipes"] == ["ner"]
     assert "".join(info["tokens"]) == "王小明去北京了" and all(info["tags"])
 

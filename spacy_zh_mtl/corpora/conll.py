@@ -33,6 +33,7 @@ a line without exactly 10 tab-separated columns or a non-integer ID gives
 A tag `_` leaves the token without a tag (counted).
 """
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Literal, Optional, Union
 
@@ -40,7 +41,7 @@ from spacy.tokens import Doc
 from spacy.util import get_words_and_spaces
 from spacy.vocab import Vocab
 
-from .lines import read_blocks
+from .lines import Line, read_blocks
 from .conversion_report import ConversionReport, OnError, quote, where
 
 Spaces = Literal["auto", "latin", "none"]
@@ -91,60 +92,93 @@ def conll_to_docs(
     YIELDS (Doc): Docs with words and tags; no NER annotation.
     """
     for start, block in read_blocks(path, report, encoding):
-        text: Optional[str] = None
-        words: List[str] = []
-        tags: List[str] = []
-        upos: List[str] = []
-        misc: List[str] = []
-        bad = False
-        for i, line in block:
-            if line.startswith("#"):
-                if line.startswith("# text = "):
-                    text = line[len("# text = "):]
-                continue
-            cols = line.split("\t")
-            if len(cols) != 10:
-                report.error(on_error, path, i, f"expected 10 tab-separated columns, found {len(cols)}")
-                bad = True
-                break
-            if "-" in cols[0] or "." in cols[0]:
-                kind = "multiword-token range" if "-" in cols[0] else "empty node"
-                report.skip(f"{kind} line skipped (its words are kept)", where(path, i))
-                continue
-            if not cols[0].isdigit():
-                report.error(on_error, path, i, f"ID {quote(cols[0])} is not a number")
-                bad = True
-                break
-            word = cols[1]
-            tag = cols[tag_column - 1] if tag_column else "_"
-            pos = cols[upos_column - 1] if upos_column else "_"
-            if fullwidth_punct and (pos == "PUNCT" or to_fullwidth(word) != word):
-                full = to_fullwidth(word)
-                if full != word:
-                    report.repair("ASCII punctuation token made full-width", where(path, i))
-                    word = full
-            words.append(word)
-            tags.append(tag)
-            upos.append(pos)
-            misc.append(cols[9])
-        if bad:
+        sentence = _read_sentence(
+            block, path, report, tag_column=tag_column, upos_column=upos_column,
+            fullwidth_punct=fullwidth_punct, on_error=on_error,
+        )
+        if sentence is None:
             continue
-        if not words:
+        if not sentence.words:
             report.skip("empty sentence (no word lines)", where(path, start))
             continue
-        doc = Doc(vocab, words=words, spaces=_spaces(words, text, misc, spaces, report, path, start))
-        for token, tag, pos in zip(doc, tags, upos):
-            if tag != "_":
-                token.tag_ = tag
-            elif tag_column:
-                report.repair("token without a tag (column is _)", where(path, start))
-            if pos != "_":
-                token.pos_ = pos
-        report.count("sentences")
-        report.count("tokens", len(doc))
-        report.count("characters", len(doc.text))
-        report.labels.update(t.tag_ for t in doc if t.tag_)
-        yield doc
+        yield _sentence_doc(sentence, vocab, spaces, report, path, start, tag_column)
+
+
+@dataclass
+class _Sentence:
+    """The columns of one sentence's word lines, and its `# text` comment."""
+
+    text: Optional[str] = None
+    words: List[str] = field(default_factory=list)
+    tags: List[str] = field(default_factory=list)
+    upos: List[str] = field(default_factory=list)
+    misc: List[str] = field(default_factory=list)
+
+
+def _read_sentence(
+    block: List[Line],
+    path: Union[str, Path],
+    report: ConversionReport,
+    *,
+    tag_column: Optional[int],
+    upos_column: Optional[int],
+    fullwidth_punct: bool,
+    on_error: OnError,
+) -> Optional[_Sentence]:
+    """The words, tags, UPOS and MISC of a block of numbered lines; None if
+    a line is broken (reported as an error, which stops or skips it)."""
+    sentence = _Sentence()
+    for i, line in block:
+        if line.startswith("#"):
+            if line.startswith("# text = "):
+                sentence.text = line[len("# text = "):]
+            continue
+        cols = line.split("\t")
+        if len(cols) != 10:
+            report.error(on_error, path, i, f"expected 10 tab-separated columns, found {len(cols)}")
+            return None
+        if "-" in cols[0] or "." in cols[0]:
+            kind = "multiword-token range" if "-" in cols[0] else "empty node"
+            report.skip(f"{kind} line skipped (its words are kept)", where(path, i))
+            continue
+        if not cols[0].isdigit():
+            report.error(on_error, path, i, f"ID {quote(cols[0])} is not a number")
+            return None
+        word = cols[1]
+        if fullwidth_punct and to_fullwidth(word) != word:
+            report.repair("ASCII punctuation token made full-width", where(path, i))
+            word = to_fullwidth(word)
+        sentence.words.append(word)
+        sentence.tags.append(cols[tag_column - 1] if tag_column else "_")
+        sentence.upos.append(cols[upos_column - 1] if upos_column else "_")
+        sentence.misc.append(cols[9])
+    return sentence
+
+
+def _sentence_doc(
+    sentence: _Sentence,
+    vocab: Vocab,
+    spaces: Spaces,
+    report: ConversionReport,
+    path: Union[str, Path],
+    start: int,
+    tag_column: Optional[int],
+) -> Doc:
+    """The Doc of a sentence with its tags and UPOS ("_": not set), counted."""
+    words = sentence.words
+    doc = Doc(vocab, words=words, spaces=_spaces(words, sentence.text, sentence.misc, spaces, report, path, start))
+    for token, tag, pos in zip(doc, sentence.tags, sentence.upos):
+        if tag != "_":
+            token.tag_ = tag
+        elif tag_column:
+            report.repair("token without a tag (column is _)", where(path, start))
+        if pos != "_":
+            token.pos_ = pos
+    report.count("sentences")
+    report.count("tokens", len(doc))
+    report.count("characters", len(doc.text))
+    report.labels.update(t.tag_ for t in doc if t.tag_)
+    return doc
 
 
 def _spaces(

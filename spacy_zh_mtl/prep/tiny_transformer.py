@@ -45,33 +45,54 @@ def make_tiny_transformer(
     seed (int): Seed for the model's random initialisation.
     RETURNS (Path): The output directory.
     """
-    sizes = {
-        "hidden_size": hidden_size,
-        "num_layers": num_layers,
-        "num_heads": num_heads,
-        "intermediate_size": intermediate_size,
-        "max_position_embeddings": max_position_embeddings,
-        "vocab_size": vocab_size,
-        "min_frequency": min_frequency,
-    }
-    for name, value in sizes.items():
-        if value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value}")
-    if hidden_size % num_heads != 0:
-        raise ValueError(
-            f"hidden_size ({hidden_size}) must be divisible by num_heads ({num_heads})"
-        )
+    _check_sizes(
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+    )
     corpus = [text for text in texts if text.strip()]
     if not corpus:
         raise ValueError("Can't build a vocabulary: no non-empty texts given")
-    # Imported here so that importing the package stays light.
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     vocab = _train_wordpiece_vocab(corpus, vocab_size, min_frequency)
     msg.info(f"Built a WordPiece vocabulary of {len(vocab)} pieces from {len(corpus)} texts")
+    _save_tokenizer(output_dir, vocab, max_position_embeddings)
+    n_params = _save_random_bert(
+        output_dir,
+        vocab,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
+        seed=seed,
+    )
+    msg.good(f"Saved a {num_layers}-layer BERT ({n_params:,} parameters) to {output_dir}")
+    return output_dir
+
+
+def _check_sizes(**sizes: int) -> None:
+    """RAISES (ValueError): A size is not a positive integer, or hidden_size
+    does not split evenly into num_heads."""
+    for name, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value}")
+    if sizes["hidden_size"] % sizes["num_heads"] != 0:
+        raise ValueError(
+            f"hidden_size ({sizes['hidden_size']}) must be divisible by num_heads ({sizes['num_heads']})"
+        )
+
+
+def _save_tokenizer(output_dir: Path, vocab: List[str], max_length: int) -> None:
+    """Write vocab.txt and a BERT WordPiece tokenizer that reads it (cased,
+    one piece per Chinese character) to output_dir."""
+    from transformers import BertTokenizerFast
+
     vocab_path = output_dir / "vocab.txt"
     vocab_path.write_text("".join(f"{piece}\n" for piece in vocab), encoding="utf8")
     tokenizer = BertTokenizerFast(
@@ -79,9 +100,28 @@ def make_tiny_transformer(
         do_lower_case=False,
         tokenize_chinese_chars=True,
         strip_accents=False,
-        model_max_length=max_position_embeddings,
+        model_max_length=max_length,
     )
     tokenizer.save_pretrained(str(output_dir))
+
+
+def _save_random_bert(
+    output_dir: Path,
+    vocab: List[str],
+    *,
+    hidden_size: int,
+    num_layers: int,
+    num_heads: int,
+    intermediate_size: int,
+    max_position_embeddings: int,
+    seed: int,
+) -> int:
+    """Write a BertModel of these sizes, initialised from `seed`, for the
+    vocabulary to output_dir. RETURNS (int): Its number of parameters."""
+    # Imported here so that importing the package stays light.
+    import torch
+    from transformers import BertConfig, BertModel
+
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=hidden_size,
@@ -94,9 +134,7 @@ def make_tiny_transformer(
     torch.manual_seed(seed)
     model = BertModel(config)
     model.save_pretrained(str(output_dir))
-    n_params = sum(param.numel() for param in model.parameters())
-    msg.good(f"Saved a {num_layers}-layer BERT ({n_params:,} parameters) to {output_dir}")
-    return output_dir
+    return sum(param.numel() for param in model.parameters())
 
 
 def _train_wordpiece_vocab(
