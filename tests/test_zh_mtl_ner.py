@@ -282,11 +282,12 @@ def test_add_label_before_initialization_only(vectors: Path):
     ner = nlp.get_pipe("ner")
     assert ner.add_label("PER") == 1
     assert ner.add_label("PER") == 0 and ner.labels == ("PER",)
+    assert ner.add_label("GPE") == 1  # not in the data: kept, as spaCy's ner keeps added labels
     nlp.initialize(lambda: reference_examples(nlp, make_reference_docs(nlp.vocab)))
-    assert ner.labels == ("LOC", "ORG", "PER")
+    assert ner.labels == ("GPE", "LOC", "ORG", "PER")
     with pytest.raises(ValueError, match=r"\[ner\] cannot add label 'TIME' after initialization"):
         ner.add_label("TIME")
-    assert ner.labels == ("LOC", "ORG", "PER")
+    assert ner.labels == ("GPE", "LOC", "ORG", "PER")
 
 
 def test_labels_given_as_a_dict_set_labels_and_tagset(vectors: Path):

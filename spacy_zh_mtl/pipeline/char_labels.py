@@ -267,17 +267,18 @@ def choose_labels(
     found: Tuple[Set[str], Set[str]],
     given: Optional[Union[List[str], Dict[str, List[str]]]],
     tasks: Sequence[str],
+    added: Sequence[str] = (),
 ) -> Tuple[List[str], List[str]]:
     """The entity labels and POS tags to train: those `given` (a list of
     entity labels, or {"labels": [...], "pos_tags": [...]}), else those
-    `found` in the training data (`report_annotation`). The space tag is
-    always one of the POS tags."""
+    `found` in the training data (`report_annotation`), plus the labels
+    `added` before (`add_label`). The space tag is always one of the POS tags."""
     found_labels, found_tags = found
     if isinstance(given, dict):
         given_labels, given_tags = given.get("labels"), given.get("pos_tags")
     else:
         given_labels, given_tags = given, None
-    labels = sorted(given_labels if given_labels is not None else found_labels)
+    labels = sorted(set(given_labels if given_labels is not None else found_labels) | set(added))
     tags = sorted(set(given_tags if given_tags is not None else found_tags) | {SPACE_TAG})
     if not labels:
         raise ValueError(f"[{name}] no entity labels: the training data has no entities")

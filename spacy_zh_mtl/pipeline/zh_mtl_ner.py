@@ -148,14 +148,14 @@ class ZhMtlNer(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Union[List[str], Dict[str, List[str]]]] = None,
     ) -> None:
-        """Take the entity labels and POS tags from `labels` (see
-        `choose_labels`) or the examples, report what annotation the examples
-        carry, and initialize the model (its pretrained tables and its head)."""
+        """Take the entity labels and POS tags from `labels` (`choose_labels`)
+        or the examples, and initialize the model (tables and head)."""
         validate_get_examples(get_examples, "ZhMtlNer.initialize")
         if nlp is not None:
             check_pipeline_order(nlp, self.name)
         found = report_annotation(self.name, get_examples())
-        self.cfg["labels"], self.cfg["pos_tags"] = choose_labels(self.name, found, labels, self.settings.tasks)
+        chosen = choose_labels(self.name, found, labels, self.settings.tasks, added=self.cfg["labels"])
+        self.cfg["labels"], self.cfg["pos_tags"] = chosen
         self._check_labels()
         self.model.attrs["task_sizes"] = self.task_sizes
         self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
