@@ -249,13 +249,14 @@ def run_matrix(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     """Score a pipeline on a .spacy file with the package's character-offset scorer."""
-    import spacy
     from spacy.training import Example
 
     from spacy_zh_mtl.corpora.docs import read_docs
     from spacy_zh_mtl.pipeline.scoring import score_char_ents
 
-    nlp = spacy.load(args.model)
+    from .pipeline_speed import load_pipeline
+
+    nlp = load_pipeline(str(args.model), joint=args.joint, int8=args.int8)
     gold_docs = read_docs(args.data, nlp.vocab)
     texts = [doc.text for doc in gold_docs]
     start = time.time()
@@ -326,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", type=Path)
     p.add_argument("data", type=Path)
     p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--joint", action="store_true", help="load with spacy_zh_mtl.load_joint")
+    p.add_argument("--int8", action="store_true", help="zh_mtl_ner with int8 BiGRUs (CPU)")
     p.set_defaults(func=evaluate)
 
     p = sub.add_parser("report", help="Tables, CSV/JSON, plot, misaligned-entity counts")
