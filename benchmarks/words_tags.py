@@ -3,7 +3,7 @@
   python -m benchmarks.words_tags GOLD.spacy --run joint=PATH:joint --run standard=PATH
 
 GOLD: a .spacy file of word-segmented, tagged Docs (`prepare-corpus gsd`
-writes one). Each run (NAME=PATH[:joint][:int8], as in
+writes one). Each run (NAME=PATH[:joint][:int8|:float32], as in
 `benchmarks.throughput`) annotates the gold texts; the table has word
 P/R/F (spaCy's tokenization score: exact character spans) and the tag
 accuracy over the predicted words that match a gold word (`tag_acc`, spaCy's
@@ -36,7 +36,8 @@ def main() -> None:
     for name, run_args in args.runs:
         if "--lac" in run_args:
             parser.error("words_tags compares spaCy pipelines; LAC's tagset differs")
-        nlp = load_pipeline(run_args[0], joint="--joint" in run_args, int8="--int8" in run_args)
+        int8 = True if "--int8" in run_args else False if "--no-int8" in run_args else None
+        nlp = load_pipeline(run_args[0], joint="--joint" in run_args, int8=int8)
         gold = list(DocBin().from_disk(args.gold).get_docs(nlp.vocab))
         if args.limit:
             gold = gold[: args.limit]

@@ -112,6 +112,8 @@ def test_int8_pipeline_agrees_with_float_and_saves_float_weights(trained_pretrai
     assert int8_nlp.get_pipe("ner").model.to_bytes() == float_nlp.get_pipe("ner").model.to_bytes()
     int8_nlp.to_disk(tmp_path / "int8")
     assert spacy.load(tmp_path / "int8").get_pipe("ner").settings.int8
+    assert load_joint(tmp_path / "int8").get_pipe("ner").settings.int8  # as saved
+    assert not load_joint(tmp_path / "int8", int8=False).get_pipe("ner").settings.int8
     joint = load_joint(path, int8=True)
     assert joint.get_pipe("ner").settings.int8
     doc = joint("王小明在北京大学读书。")

@@ -8,7 +8,7 @@ A pipeline trained with `configs/cpu_joint.cfg` or `configs/gpu_joint.cfg` is
 in joint mode already and loads with `spacy.load` as it is.
 """
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Optional, Union
 
 import spacy
 from spacy import util
@@ -20,10 +20,11 @@ JOINT = ["ents", "tokens", "tags"]
 REPLACED_FACTORIES = ("tagger", "tok2vec")
 
 
-def load_joint(name: Union[str, Path], *, int8: bool = False, **kwargs: Any) -> Language:
+def load_joint(name: Union[str, Path], *, int8: Optional[bool] = None, **kwargs: Any) -> Language:
     """`spacy.load` with every `zh_mtl_ner` in joint mode, a character
     tokenizer instead of pkuseg, and the tagger and tok2vec components left
-    out; `int8`: the components' `int8` setting (int8 BiGRUs on CPU). Other
+    out; `int8`: the components' `int8` setting (int8 BiGRUs on CPU; None:
+    as saved). Other
     keyword arguments go to `spacy.load` (`config` overrides are merged with
     these)."""
     config = saved_config(name)
@@ -39,7 +40,8 @@ def load_joint(name: Union[str, Path], *, int8: bool = False, **kwargs: Any) -> 
                 f"the 'cws' and 'pos' decoders (tasks = [\"ner\", \"cws\", \"pos\"])"
             )
     overrides: Dict[str, Any] = {f"components.{ner}.annotate": JOINT for ner in mtl}
-    overrides.update({f"components.{ner}.int8": int8 for ner in mtl})
+    if int8 is not None:
+        overrides.update({f"components.{ner}.int8": int8 for ner in mtl})
     exclude: List[str] = [n for n, block in components.items() if block.get("factory") in REPLACED_FACTORIES]
     if config["nlp"].get("tokenizer", {}).get("@tokenizers") == "spacy.zh.ChineseTokenizer":
         overrides["nlp.tokenizer.segmenter"] = "char"
