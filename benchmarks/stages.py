@@ -28,7 +28,7 @@ ZH_MTL_NER_STAGES: List[Stage] = [
     Stage("ner: predict (total)", "spacy_zh_mtl.pipeline.zh_mtl_ner:ZhMtlNer.predict"),
     Stage("ner:   wordpieces -> characters", "spacy_zh_mtl.models.wordpiece_features:forward",
           "spacy_zh_mtl.WordpieceListener.v1"),
-    Stage("ner:   char_alignment (spacy-alignments, numpy)", "spacy_zh_mtl.models.wordpiece_features:char_alignment",
+    Stage("ner:   char_alignment (spacy-alignments, numpy)", "spacy_zh_mtl.models.wordpiece_alignment:batch_char_alignment",
           "spacy_zh_mtl.WordpieceListener.v1"),
     Stage("ner:   character vector lookup (CharVectors, LAC's table)", "spacy_zh_mtl.models.char_vectors:forward",
           "spacy_zh_mtl.CharVectors.v1"),
