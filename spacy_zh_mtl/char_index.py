@@ -7,10 +7,15 @@ from spacy.tokens import Doc
 from thinc.types import Ints1d
 
 
+def positions_in_rows(lengths: Ints1d) -> Ints1d:
+    """Concatenate the ranges 0 : lengths[i]: each element's position in its
+    row of a ragged array, vectorised."""
+    return numpy.arange(lengths.sum()) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
+
+
 def ragged_positions(starts: Ints1d, lengths: Ints1d) -> Ints1d:
     """Concatenate the ranges starts[i] : starts[i] + lengths[i], vectorised."""
-    offsets = numpy.arange(lengths.sum()) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
-    return numpy.repeat(starts, lengths) + offsets
+    return numpy.repeat(starts, lengths) + positions_in_rows(lengths)
 
 
 class _LastBatch:

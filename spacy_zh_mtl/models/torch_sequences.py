@@ -19,6 +19,8 @@ import torch
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats3d, Ints1d, Ragged
 
+from ..char_index import positions_in_rows
+
 
 @dataclass(frozen=True)
 class PackedLayout:
@@ -63,13 +65,11 @@ def _layout(lengths_bytes: bytes) -> PackedLayout:
     # the sorted lengths decrease, so the Docs running at step t are a prefix
     batch_sizes = numpy.searchsorted(-sorted_lengths, -numpy.arange(steps), side="left")
     step = numpy.repeat(numpy.arange(steps), batch_sizes)
-    rank = numpy.arange(n_rows) - numpy.repeat(numpy.cumsum(batch_sizes) - batch_sizes, batch_sizes)
-    order = starts[by_length][rank] + step
+    order = starts[by_length][positions_in_rows(batch_sizes)] + step
     inverse = numpy.empty_like(order)
     inverse[order] = numpy.arange(n_rows)
     doc = numpy.repeat(numpy.arange(len(nonempty)), nonempty)
-    col = numpy.arange(n_rows) - numpy.repeat(starts, nonempty)
-    return PackedLayout(order, inverse, batch_sizes.astype("int64"), doc, col, len(nonempty))
+    return PackedLayout(order, inverse, batch_sizes.astype("int64"), doc, positions_in_rows(nonempty), len(nonempty))
 
 
 def pack_ragged(model: Model, features: Ragged, is_train: bool) -> Tuple[ArgsKwargs, Callable]:

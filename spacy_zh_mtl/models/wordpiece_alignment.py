@@ -70,7 +70,7 @@ def batch_char_alignment(
                 piece_rows.extend(range(first, first + len(lengths)))
                 piece_lengths.extend(lengths)
         else:
-            align = char_alignment(docs[i], trf_datas[i], text)
+            align = char_alignment(docs[i], trf_datas[i], text, spans)
             slow_chars.append(numpy.repeat(numpy.arange(len(text)), align.lengths) + char_offset)
             slow_rows.append(to_numpy(align.dataXd).astype("int64") + row_offset)
     starts = numpy.asarray(fast_starts, dtype="int64")
@@ -147,14 +147,16 @@ def _piece_lengths(text: str, targets: List[str]) -> Optional[List[int]]:
     return [len(target) for target in targets]
 
 
-def char_alignment(doc: Doc, trf_data: "TransformerData", text: Optional[str] = None) -> Ragged:
-    """Map each character of `doc.text` (`text`, if the caller has it) to rows
-    of the flattened (n_spans * span_length) wordpiece output, as a Ragged of
-    row indices."""
+def char_alignment(
+    doc: Doc, trf_data: "TransformerData", text: Optional[str] = None, spans: Optional[List[_Span]] = None
+) -> Ragged:
+    """Map each character of `doc.text` to rows of the flattened
+    (n_spans * span_length) wordpiece output, as a Ragged of row indices.
+    `text` and `spans` (`_spans`): if the caller has them already."""
     text = doc.text if text is None else text
     chars: List[Ints1d] = []
     rows: List[Ints1d] = []
-    for span in _spans(doc, trf_data):
+    for span in _spans(doc, trf_data) if spans is None else spans:
         span_text = text[span.start : span.end]
         lengths = _piece_lengths(span_text, span.targets)
         if lengths is not None:

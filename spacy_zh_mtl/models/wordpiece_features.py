@@ -110,13 +110,16 @@ def forward(
     lengths = numpy.array([n_chars(doc) for doc in docs], dtype="int32")
     hiddens = [trf_data.model_output.get("last_hidden_state") for trf_data in trf_datas]
     shapes = [None if hidden is None else hidden.shape for hidden in hiddens]
-    # no transformer output for a Doc: no wordpiece for any of its characters
-    sources = [ops.reshape2f(h, -1, h.shape[-1]) for h in hiddens if h is not None and h.size]
-    row_offsets: List[Optional[int]] = []
+    sources: List[Floats2d] = []
+    row_offsets: List[Optional[int]] = []  # where each Doc's rows start in the stack
     offset = 0
     for hidden in hiddens:
-        row_offsets.append(offset if hidden is not None and hidden.size else None)
-        offset += int(numpy.prod(hidden.shape[:-1])) if hidden is not None and hidden.size else 0
+        if hidden is None or not hidden.size:
+            row_offsets.append(None)  # no transformer output: no wordpiece for its characters
+            continue
+        row_offsets.append(offset)
+        sources.append(ops.reshape2f(hidden, -1, hidden.shape[-1]))
+        offset += len(sources[-1])
     rows, char_lengths = batch_char_alignment(docs, trf_datas, row_offsets)
     width = sources[0].shape[1] if sources else 0
     stacked = ops.xp.concatenate(sources) if sources else ops.alloc2f(0, width)

@@ -21,7 +21,7 @@ from typing import Mapping, Optional, Sequence, Tuple
 import numpy
 from thinc.types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
 
-from ..char_index import code_points
+from ..char_index import code_points, positions_in_rows
 from ..models.viterbi import viterbi_decode
 from .char_labels import CWS_TAGS, OUTSIDE, EntityTagScheme, cws_continuation
 
@@ -49,8 +49,7 @@ def pad_flat(flat: numpy.ndarray, lengths: Ints1d, steps: int, fill=0) -> numpy.
     """(batch, steps, ...) from the concatenation of per-text rows."""
     out = numpy.full((len(lengths), steps) + flat.shape[1:], fill, dtype=flat.dtype)
     rows = numpy.repeat(numpy.arange(len(lengths)), lengths)
-    cols = numpy.arange(len(flat)) - numpy.repeat(numpy.cumsum(lengths) - lengths, lengths)
-    out[rows, cols] = flat
+    out[rows, positions_in_rows(lengths)] = flat
     return out
 
 
