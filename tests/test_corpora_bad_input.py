@@ -11,7 +11,7 @@ import pytest
 from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
-from conftest import assert_clear_failure, flat
+from conftest import assert_clear_failure
 from spacy_zh_mtl.cli import app
 from spacy_zh_mtl.corpora.conversion_report import ConversionReport
 from spacy_zh_mtl.corpora.docs import read_docs, write_docs

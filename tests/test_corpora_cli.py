@@ -5,7 +5,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import spacy
 import srsly
 from typer.testing import CliRunner

@@ -118,3 +118,22 @@ def test_int8_pipeline_agrees_with_float_and_saves_float_weights(trained_pretrai
     assert joint.get_pipe("ner").settings.int8
     doc = joint("王小明在北京大学读书。")
     assert "".join(t.text_with_ws for t in doc) == "王小明在北京大学读书。" and all(t.tag_ for t in doc)
+
+
+def test_int8_output_is_the_quantized_modules():
+    """run_gru calls torch's packed int8 GRU op directly (see
+    `_run_quantized`): the same output as the quantized module itself."""
+    from torch.nn.utils.rnn import pack_sequence
+
+    from spacy_zh_mtl.models.int8 import _CACHE
+
+    torch.manual_seed(0)
+    owner = Owner().eval()
+    packed = pack_sequence([torch.randn(n, 16) for n in (9, 6, 6, 1)])
+    with torch.no_grad():
+        output = run_gru(owner, owner.gru, packed)
+        quantized = owner.__dict__[_CACHE][id(owner.gru)][1]
+        expected = quantized(packed)[0]
+    assert isinstance(quantized, nn.Module) and quantized is not owner.gru
+    assert torch.equal(output.data, expected.data)
+    assert torch.equal(output.batch_sizes, expected.batch_sizes)

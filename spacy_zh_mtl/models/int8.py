@@ -68,9 +68,30 @@ def run_gru(owner: nn.Module, gru: nn.GRU, packed: PackedSequence) -> PackedSequ
     elif getattr(owner, "int8", False) and packed.data.device.type == "cpu":
         quantized = _int8_copy(owner, gru)
         if quantized is not None:
-            return quantized(packed)[0]
+            return _run_quantized(quantized, packed)
     gru.flatten_parameters()  # one contiguous weight block for cuDNN (a no-op on CPU)
     return gru(packed)[0]
+
+
+def _run_quantized(quantized: nn.Module, packed: PackedSequence) -> PackedSequence:
+    """The output sequence of an int8 GRU. torch's module calls
+    `torch.quantized_gru`, whose overload resolution tries the padded
+    signature first and formats the hidden state into an error message on
+    every packed call; the packed overload is called directly instead, with
+    the module as the fallback where this torch build differs."""
+    directions = 2 if quantized.bidirectional else 1
+    hx = torch.zeros(
+        quantized.num_layers * directions, int(packed.batch_sizes[0]), quantized.hidden_size, dtype=packed.data.dtype
+    )
+    try:
+        params = [weights.param for weights in quantized._all_weight_values]
+        output, _ = torch.ops.aten.quantized_gru.data(
+            packed.data, packed.batch_sizes, hx, params, quantized.bias, quantized.num_layers,
+            float(quantized.dropout), False, quantized.bidirectional,
+        )
+    except (AttributeError, RuntimeError, TypeError):
+        return quantized(packed)[0]
+    return PackedSequence(output, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
 
 
 def _int8_copy(owner: nn.Module, gru: nn.GRU) -> Optional[nn.Module]:
