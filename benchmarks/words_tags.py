@@ -16,7 +16,7 @@ from spacy.scorer import Scorer
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from .pipeline_speed import load_pipeline
+from .pipeline_speed import build_parser as speed_parser, load_pipeline
 from .throughput import parse_run
 
 
@@ -36,8 +36,9 @@ def main() -> None:
     for name, run_args in args.runs:
         if "--lac" in run_args:
             parser.error("words_tags compares spaCy pipelines; LAC's tagset differs")
-        int8 = True if "--int8" in run_args else False if "--no-int8" in run_args else None
-        nlp = load_pipeline(run_args[0], joint="--joint" in run_args, int8=int8)
+        # the run's pipeline_speed arguments, read by pipeline_speed's parser (TEXTS unused)
+        run = speed_parser().parse_args([run_args[0], "-", *run_args[1:]])
+        nlp = load_pipeline(run.model, joint=run.joint, int8=run.int8)
         gold = list(DocBin().from_disk(args.gold).get_docs(nlp.vocab))
         if args.limit:
             gold = gold[: args.limit]
