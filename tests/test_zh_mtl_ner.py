@@ -177,7 +177,9 @@ def test_component_and_factory_share_one_set_of_defaults():
     factory = nlp.add_pipe("zh_mtl_ner")
     direct = ZhMtlNer(nlp.vocab, factory.model)
     assert direct.settings == factory.settings == MultitaskSettings()
-    assert factory.settings.task_weights == {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2}
+    assert factory.settings.task_weights == {
+        "ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2, "words": 1.0, "tags": 1.0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,10 @@ from typing import Any, Dict, Mapping, Optional
 import numpy
 from thinc.types import Ints1d
 
-LOSS_TERMS = ("ner", "cws", "pos", "consistency")
+# the word tower's terms (`models.multitask_head`) and the task whose gold
+# each learns: the segmentation and POS of a second encoder, for joint mode
+WORD_TERMS = {"words": "cws", "tags": "pos"}
+LOSS_TERMS = ("ner", "cws", "pos", "consistency", *WORD_TERMS)
 # a character without a target (cross-entropy's ignore_index)
 IGNORE = -100
 

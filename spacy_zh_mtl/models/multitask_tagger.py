@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, PyTorchWrapper_v2
-from thinc.types import Floats1d, Floats2d, Floats3d
+from thinc.types import Floats1d, Floats2d, Floats3d, Ragged
 from torchcrf import CRF
 
 from .char_features import build_char_features
@@ -28,6 +28,8 @@ def build_multitask_char_tagger(
     dropout: float = 0.1,
     grad_factor: float = 1.0,
     input_dropout: float = 0.0,
+    word_features: Optional[Model[List[Doc], Ragged]] = None,
+    word_hidden_size: int = 100,
 ) -> Model[List[Doc], Floats3d]:
     """Character features -> shared BiGRU -> one emission layer and CRF per task.
 
@@ -46,13 +48,21 @@ def build_multitask_char_tagger(
     grad_factor (float): scales the gradient passed back to the transformer.
     input_dropout (float): dropout on the character features, before the BiGRU
         (training only).
+    word_features (Optional[Model]): the word tower's own encoder, usually
+        `spacy_zh_mtl.CharFeatures.v1` over a second `LacStates.v1`. With it,
+        the words and tags that joint mode writes come from a BiGRU over
+        these features and the shared ones (tasks "words" and "tags"), and the
+        shared encoder learns from NER and its auxiliary tasks alone.
+    word_hidden_size (int): the word tower's BiGRU hidden size per direction;
+        0 puts its emission layers directly on its input.
 
     The torch head is built when the model is initialized, from the width of
     the character features and the task sizes in `model.attrs["task_sizes"]`
     (set by the component).
     """
-    if hidden_size < 0:
-        raise ValueError(f"hidden_size must be >= 0, got {hidden_size}")
+    for setting, size in (("hidden_size", hidden_size), ("word_hidden_size", word_hidden_size)):
+        if size < 0:
+            raise ValueError(f"{setting} must be >= 0, got {size}")
     for name, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {rate}")
@@ -67,16 +77,24 @@ def build_multitask_char_tagger(
     refs = {"char_features": features}
     if tok2vec is not None:
         refs["tok2vec"] = sources["wordpieces"].get_ref("tok2vec")
+    layers = [features]
+    if word_features is not None:
+        refs["word_features"] = word_features
+        layers.append(word_features)
     return Model(
         "zh_mtl_char_tagger",
         forward,
         init=init,
-        layers=[features],
+        layers=layers,
         refs=refs,
         attrs={
             "hidden_size": hidden_size,
             "dropout": dropout,
             "input_dropout": input_dropout,
+            "word_tower": word_features is not None,
+            "word_hidden_size": word_hidden_size,
+            # whether prediction runs the word tower (`set_predict_words`)
+            "predict_words": True,
             "task_sizes": {},
         },
     )
@@ -97,14 +115,26 @@ def build_multitask_char_tagger_v1(
 
 
 def init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
-    char_features = model.get_ref("char_features")
-    char_features.initialize(X=X)
-    build_head(model, char_features.get_dim("nO"), model.attrs["task_sizes"])
+    widths = []
+    for ref in ("char_features", "word_features"):
+        if model.has_ref(ref):
+            model.get_ref(ref).initialize(X=X)
+            widths.append(model.get_ref(ref).get_dim("nO"))
+    build_head(model, widths[0], model.attrs["task_sizes"], *widths[1:])
 
 
-def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
-    """Create the torch head for `n_in`-wide features and the task sizes (once;
-    also called before loading a trained model's weights)."""
+def feature_widths(model: Model) -> Tuple[int, int]:
+    """The widths of an initialized model's shared and word-tower features (0: no tower)."""
+    return tuple(  # type: ignore[return-value]
+        model.get_ref(ref).get_dim("nO") if model.has_ref(ref) else 0
+        for ref in ("char_features", "word_features")
+    )
+
+
+def build_head(model: Model, n_in: int, task_sizes: Dict[str, int], n_word_in: int = 0) -> None:
+    """Create the torch head for `n_in`-wide shared features, `n_word_in`-wide
+    word-tower features and the task sizes (once; also called before loading
+    a trained model's weights)."""
     if not task_sizes:
         raise ValueError("zh_mtl_ner model: no task sizes set before initialization")
     if model.has_ref("head"):
@@ -115,12 +145,20 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int]) -> None:
         task_sizes,
         model.attrs["dropout"],
         model.attrs["input_dropout"],
+        n_word_in,
+        model.attrs.get("word_hidden_size", 0),
     )
     module.int8 = bool(model.attrs.get("int8", False))  # set_int8 may come before the head
     head = PyTorchWrapper_v2(module, convert_inputs=pack_ragged, convert_outputs=padded_output)
     model.layers.append(head)
     model.set_ref("head", head)
     model.attrs["task_sizes"] = dict(task_sizes)
+
+
+def set_predict_words(model: Model, enabled: bool) -> None:
+    """Run the word tower at prediction or not: its words and tags are only
+    written in joint mode, and it costs about as much as the shared encoder."""
+    model.attrs["predict_words"] = enabled
 
 
 def head_module(model: Model) -> MultitaskCrfHead:
@@ -157,9 +195,19 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats3d, Ca
     if not len(features.dataXd):
         n_tags = sum(head_module(model).task_sizes.values())
         return model.ops.alloc3f(0, 0, n_tags), lambda d_emissions: []
+    backprop_words = None
+    if model.has_ref("word_features") and (is_train or model.attrs["predict_words"]):
+        words, backprop_words = model.get_ref("word_features")(docs, is_train)
+        width = features.dataXd.shape[1]
+        features = Ragged(model.ops.xp.concatenate([features.dataXd, words.dataXd], axis=1), features.lengths)
     emissions, backprop_head = head(features, is_train)
 
     def backprop(d_emissions: Floats3d) -> List[Doc]:
-        return backprop_features(backprop_head(d_emissions))
+        d_features = backprop_head(d_emissions)
+        if backprop_words is not None:
+            d = d_features.dataXd
+            backprop_words(Ragged(d[:, width:], d_features.lengths))
+            d_features = Ragged(d[:, :width], d_features.lengths)
+        return backprop_features(d_features)
 
     return emissions, backprop

@@ -14,7 +14,7 @@ from thinc.types import Ints1d, Ints2d
 from wasabi import msg
 
 from ..char_index import char_token_index, n_chars, token_bounds
-from ..losses.targets import IGNORE, CharTargets
+from ..losses.targets import IGNORE, WORD_TERMS, CharTargets
 from ..types import CharSpan
 
 CWS_TAGS = ("B", "I", "E", "S")
@@ -195,11 +195,12 @@ def batch_targets(
     entity_cost: float = 0.0,
     outside_cost: float = 0.0,
 ) -> CharTargets:
-    """Character-level gold of every task for `refs`, padded to `steps`."""
+    """Character-level gold of every task for `refs`, padded to `steps`. The
+    word tower's terms in `tasks` share the gold of the task they learn."""
     batch = len(refs)
     lengths = numpy.array([n_chars(doc) for doc in refs], dtype="int64")
     targets = CharTargets(lengths)
-    for task in list(tasks) + ["consistency"]:
+    for task in [task for task in tasks if task not in WORD_TERMS] + ["consistency"]:
         targets.gold[task] = numpy.zeros((batch, steps), dtype="int64")
         targets.available[task] = numpy.zeros((batch,), dtype=bool)
     cost = numpy.zeros((batch, steps), dtype="float32")
@@ -226,6 +227,9 @@ def batch_targets(
     if entity_cost > 0 or outside_cost > 0:
         targets.ner_cost = cost
     targets.consistency = {task: cons[task] for task in ("cws", "pos") if task in tasks}
+    for term, task in WORD_TERMS.items():
+        if term in tasks:
+            targets.gold[term], targets.available[term] = targets.gold[task], targets.available[task]
     return targets
 
 def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str], Set[str]]:

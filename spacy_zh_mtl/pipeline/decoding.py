@@ -13,15 +13,17 @@ Every task is decoded with its CRF over the whole padded batch
   decoding, with fewer steps and no constraint to check per step.
 
 Word starts are the segmentation decoder's B/S characters plus every entity
-boundary (entity boundaries win).
+boundary (entity boundaries win). Where the model has a word tower, its
+"words" and "tags" emissions are the segmentation and POS decoded.
 """
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy
 from thinc.types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
 
 from ..char_index import code_points, positions_in_rows
+from ..losses.targets import WORD_TERMS
 from ..models.viterbi import viterbi_decode
 from .char_labels import CWS_TAGS, OUTSIDE, EntityTagScheme, cws_continuation
 
@@ -76,6 +78,12 @@ def entity_boundaries(tags: Ints2d, scheme: EntityTagScheme) -> numpy.ndarray:
     ended = numpy.zeros(tags.shape, dtype=bool)
     ended[:, 1:] = inside[:, :-1] & ~continues[:, 1:]
     return (inside & ~continues) | ended
+
+
+def decoder_inputs(by_task: Mapping[str, Any]) -> Dict[str, Any]:
+    """Per-task emissions or CRF scores for the decoder: where the model has a
+    word tower, its "words" and "tags" are the segmentation and POS written."""
+    return {**by_task, **{task: by_task[term] for term, task in WORD_TERMS.items() if term in by_task}}
 
 
 def decode_batch(

@@ -3,7 +3,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..losses.multitask import MultitaskLoss
-from ..losses.targets import LOSS_TERMS
+from ..losses.targets import LOSS_TERMS, WORD_TERMS
 from .char_labels import SCHEMES
 
 TASKS = ("ner", "cws", "pos")
@@ -22,7 +22,8 @@ class MultitaskSettings:
     ner_scheme: "BIO" or "BIOES" character tags.
     weighting: "fixed" (task_weights) or "dwa" (dynamic weight averaging,
         eq. 12; task_weights then scale the dynamic weights).
-    task_weights: weights for "ner", "cws", "pos", "consistency" (missing: 1.0).
+    task_weights: weights for "ner", "cws", "pos", "consistency" and the
+        word tower's "words" and "tags" (missing: 1.0).
     dwa_temperature: DWA temperature T > 0; large T gives equal weights.
     normalize_losses: scale each auxiliary term to the NER term's running loss
         per character, so task_weights are shares of NER's pull.
@@ -51,7 +52,9 @@ class MultitaskSettings:
     ner_scheme: str = "BIO"
     weighting: str = "dwa"
     task_weights: Dict[str, float] = field(
-        default_factory=lambda: {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2}
+        default_factory=lambda: {
+            "ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2, "words": 1.0, "tags": 1.0,
+        }
     )
     dwa_temperature: float = 2.0
     normalize_losses: bool = True
@@ -91,10 +94,16 @@ class MultitaskSettings:
     def loss_terms(self) -> List[str]:
         return list(self.tasks) + (["consistency"] if self.consistency else [])
 
-    def new_loss(self) -> MultitaskLoss:
-        """A multitask loss (with fresh running averages) for these settings."""
+    def new_loss(self, word_tower: bool = False) -> MultitaskLoss:
+        """A multitask loss (with fresh running averages) for these settings,
+        with the word tower's terms where the model has one."""
+        if word_tower and not {"cws", "pos"} <= set(self.tasks):
+            raise ValueError(
+                f"the model's word tower learns from the segmentation and POS gold: "
+                f"tasks must include 'cws' and 'pos', got {list(self.tasks)}"
+            )
         return MultitaskLoss(
-            self.loss_terms,
+            self.loss_terms + (list(WORD_TERMS) if word_tower else []),
             weighting=self.weighting,
             task_weights=self.task_weights,
             dwa_temperature=self.dwa_temperature,
@@ -163,4 +172,4 @@ def default_settings() -> Dict[str, Any]:
     return defaults
 
 
-assert set(LOSS_TERMS) == set(TASKS) | {"consistency"}
+assert set(LOSS_TERMS) == set(TASKS) | {"consistency"} | set(WORD_TERMS)

@@ -16,13 +16,15 @@ from thinc.types import Floats3d
 
 from ..char_index import doc_texts, n_chars
 from ..losses.multitask import LossResult
-from ..losses.targets import CharTargets, split_by_task
+from ..losses.targets import WORD_TERMS, CharTargets, split_by_task
 from ..models.int8 import set_int8
-from ..models.multitask_tagger import build_head, crf_parameters, task_crfs, task_sizes
+from ..models.multitask_tagger import (
+    build_head, crf_parameters, feature_widths, set_predict_words, task_crfs, task_sizes,
+)
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
 from .char_labels import CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, report_annotation
-from .decoding import Decoded, decode_batch
+from .decoding import Decoded, decode_batch, decoder_inputs
 from .entity_tokens import check_pipeline_order, set_char_entities
 from .scoring import score_words_and_tags
 from .settings import MultitaskSettings, default_settings
@@ -101,9 +103,12 @@ class ZhMtlNer(TrainablePipe):
         self.name = name
         self.scorer = scorer
         self.settings = settings or MultitaskSettings()
-        self.loss = self.settings.new_loss()
-        self.cfg: Dict[str, Any] = {"labels": [], "pos_tags": [], "n_in": None}
-        set_int8(model, self.settings.int8)
+        try:
+            self.loss = self.settings.new_loss(word_tower=self.word_tower)
+        except ValueError as err:
+            raise ValueError(f"[{name}] {err}") from None
+        self.cfg: Dict[str, Any] = {"labels": [], "pos_tags": [], "n_in": None, "n_word_in": 0}
+        self._set_mode()
 
     @property
     def labels(self) -> Tuple[str, ...]:  # the entity labels
@@ -126,9 +131,15 @@ class ZhMtlNer(TrainablePipe):
         return EntityTagScheme(self.cfg["labels"], self.settings.ner_scheme)
 
     @property
+    def word_tower(self) -> bool:
+        """Whether the model writes words and tags from a second encoder."""
+        return bool(self.model.attrs.get("word_tower"))
+
+    @property
     def task_sizes(self) -> Dict[str, int]:
         sizes = {"ner": len(self.scheme.tags), "cws": len(CWS_TAGS), "pos": len(self.cfg["pos_tags"])}
-        return {task: sizes[task] for task in self.settings.tasks}
+        tasks = list(self.settings.tasks) + (list(WORD_TERMS) if self.word_tower else [])
+        return {task: sizes[WORD_TERMS.get(task, task)] for task in tasks}
 
     @property
     def entity_tags(self) -> Dict[str, str]:
@@ -159,8 +170,8 @@ class ZhMtlNer(TrainablePipe):
         self._check_labels()
         self.model.attrs["task_sizes"] = self.task_sizes
         self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
-        self.cfg["n_in"] = self.model.get_ref("char_features").get_dim("nO")
-        self.loss = self.settings.new_loss()
+        self.cfg["n_in"], self.cfg["n_word_in"] = feature_widths(self.model)
+        self.loss = self.settings.new_loss(word_tower=self.word_tower)
 
     def update(
         self,
@@ -211,7 +222,7 @@ class ZhMtlNer(TrainablePipe):
         s, tag_ids = self.settings, {tag: i for i, tag in enumerate(self.cfg["pos_tags"])}
         entity_ids = {label: tag_ids[tag] for label, tag in self.entity_tags.items() if tag in tag_ids}
         return batch_targets(
-            refs, steps, scheme=self.scheme, tasks=s.tasks, pos_tag_ids=tag_ids, entity_pos_ids=entity_ids,
+            refs, steps, scheme=self.scheme, tasks=list(self.task_sizes), pos_tag_ids=tag_ids, entity_pos_ids=entity_ids,
             entity_cost=s.entity_cost, outside_cost=s.outside_cost,
         )
 
@@ -229,7 +240,8 @@ class ZhMtlNer(TrainablePipe):
             return nonempty, None
         emissions = split_by_task(self.model.ops.to_numpy(self.model.predict(docs)), task_sizes(self.model))
         texts = [doc_texts(docs)[i] for i in nonempty]
-        decoded = decode_batch(emissions, texts, crf_parameters(self.model), self.scheme, self.settings.annotate)
+        crfs = decoder_inputs(crf_parameters(self.model))
+        decoded = decode_batch(decoder_inputs(emissions), texts, crfs, self.scheme, self.settings.annotate)
         return nonempty, decoded
 
     def set_annotations(
@@ -285,16 +297,24 @@ class ZhMtlNer(TrainablePipe):
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ZhMtlNer":
         if "cfg" not in exclude:
             self._load_cfg(srsly.json_loads(srsly.msgpack_loads(bytes_data)["cfg"]))
-        return super().from_bytes(bytes_data, exclude=exclude)
+        super().from_bytes(bytes_data, exclude=exclude)
+        return self._set_mode()
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "ZhMtlNer":
         if "cfg" not in exclude:
             self._load_cfg(srsly.read_json(Path(path) / "cfg"))
-        return super().from_disk(path, exclude=exclude)
+        super().from_disk(path, exclude=exclude)
+        return self._set_mode()
+
+    def _set_mode(self) -> "ZhMtlNer":
+        """Apply the settings that the model's saved attrs would override."""
+        set_int8(self.model, self.settings.int8)
+        set_predict_words(self.model, "tokens" in self.settings.annotate)
+        return self
 
     def _load_cfg(self, cfg: Dict[str, Any]) -> None:
         """Restore labels and build the head so the model weights can load."""
         self.cfg.update(cfg)
         self._check_labels()
         if self.cfg["n_in"] is not None:
-            build_head(self.model, self.cfg["n_in"], self.task_sizes)
+            build_head(self.model, self.cfg["n_in"], self.task_sizes, self.cfg.get("n_word_in", 0))

@@ -1,0 +1,110 @@
+"""The word tower: a second encoder whose BiGRU writes joint mode's words and
+tags, trained on the segmentation and POS gold without pulling the shared
+encoder that the entities use."""
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+from spacy.training import Example
+from thinc.api import Adam, Config
+
+from spacy_zh_mtl.losses.targets import split_by_task
+from spacy_zh_mtl.models.multitask_tagger import head_module
+
+from conftest import (
+    CHAR_VECTORS_NER, TRAIN_TEXTS, make_reference_docs, reference_examples, write_char_vectors,
+)
+
+JOINT = {"annotate": ["ents", "tokens", "tags"], "int8": False}
+
+
+def tower_nlp(vectors: Path, word_vectors: Path, word_hidden_size: int = 8, **settings):
+    """A blank zh pipeline whose `ner` has a word tower over its own character vectors."""
+    model = Config().from_str(CHAR_VECTORS_NER.format(vectors=vectors))["model"]
+    tower = Config().from_str(CHAR_VECTORS_NER.format(vectors=word_vectors))["model"]["char_features"]
+    model.update({"word_features": tower, "word_hidden_size": word_hidden_size})
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("zh_mtl_ner", name="ner", config={"model": model, **JOINT, **settings})
+    return nlp
+
+
+@pytest.fixture
+def tables(tmp_path: Path):
+    return (write_char_vectors(tmp_path / "shared.txt", TRAIN_TEXTS),
+            write_char_vectors(tmp_path / "words.txt", TRAIN_TEXTS, seed=1))
+
+
+def train(nlp, refs, steps: int, seed: int = 0) -> None:
+    optimizer = Adam(0.01)
+    rng = numpy.random.default_rng(seed)
+    for _ in range(steps):
+        order = rng.permutation(len(refs))
+        nlp.update(reference_examples(nlp, [refs[i] for i in order]), sgd=optimizer, drop=0.0)
+
+
+def words_tags_ents(doc):
+    return ([t.text for t in doc], [t.tag_ for t in doc], [(e.start_char, e.end_char, e.label_) for e in doc.ents])
+
+
+def test_word_tower_adds_words_and_tags_terms_and_learns_them(tables, tmp_path):
+    nlp = tower_nlp(*tables)
+    refs = make_reference_docs(nlp.vocab)
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    ner = nlp.get_pipe("ner")
+    n_tags = len(ner.cfg["pos_tags"])
+    assert ner.task_sizes == {"ner": 7, "cws": 4, "pos": n_tags, "words": 4, "tags": n_tags}
+    assert ner.loss.terms == ["ner", "cws", "pos", "consistency", "words", "tags"]
+    losses = {}
+    nlp.update(reference_examples(nlp, refs), sgd=Adam(0.01), losses=losses)
+    assert {"ner_words", "ner_tags"} <= set(losses)
+    train(nlp, refs, 120)
+    expected = [words_tags_ents(ref) for ref in refs]
+    assert [words_tags_ents(doc) for doc in nlp.pipe(TRAIN_TEXTS)] == expected
+    nlp.to_disk(tmp_path / "tower")
+    reloaded = spacy.load(tmp_path / "tower")
+    assert reloaded.get_pipe("ner").cfg["n_word_in"] == 8
+    assert [words_tags_ents(doc) for doc in reloaded.pipe(TRAIN_TEXTS)] == expected
+    # standard mode skips the tower (its emissions are zeros) and keeps the entities
+    standard = spacy.load(tmp_path / "tower", config={"components": {"ner": {"annotate": ["ents"]}}})
+    ner = standard.get_pipe("ner")
+    emissions = split_by_task(ner.model.predict([standard.make_doc(t) for t in TRAIN_TEXTS]), ner.task_sizes)
+    assert not emissions["words"].any() and not emissions["tags"].any() and emissions["cws"].any()
+    assert [words_tags_ents(doc)[2] for doc in standard.pipe(TRAIN_TEXTS)] == [e[2] for e in expected]
+
+
+def test_words_and_tags_come_from_the_tower(tables):
+    """With the shared encoder's segmentation and POS untrained (weight 0),
+    the written words still match the gold: joint mode decodes the tower."""
+    nlp = tower_nlp(*tables, task_weights={"cws": 0.0, "pos": 0.0, "consistency": 0.0})
+    refs = make_reference_docs(nlp.vocab)
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    train(nlp, refs, 120)
+    assert [words_tags_ents(doc)[:2] for doc in nlp.pipe(TRAIN_TEXTS)] == [words_tags_ents(r)[:2] for r in refs]
+
+
+def test_words_and_tags_do_not_train_the_shared_encoder(tables):
+    """Examples without entities, and no weight on the shared encoder's own
+    auxiliary terms: only the word tower's weights change."""
+    nlp = tower_nlp(*tables, task_weights={"cws": 0.0, "pos": 0.0, "consistency": 0.0})
+    refs = make_reference_docs(nlp.vocab)
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    ner = nlp.get_pipe("ner")
+    shared = ner.model.get_ref("char_features")
+    module = head_module(ner.model)
+    before_table = shared.layers[0].get_param("E").copy() if shared.layers[0].has_param("E") else None
+    before = {name: p.detach().clone() for name, p in module.named_parameters()}
+    for doc in refs:
+        doc.set_ents([], default="missing")
+    nlp.update([Example(nlp.make_doc(r.text), r) for r in refs], sgd=Adam(0.01))
+    after = dict(module.named_parameters())
+    changed = {name for name, p in before.items() if not bool((after[name] == p).all())}
+    assert changed and all(name.startswith(("word_gru.", "emitters.words", "emitters.tags", "crfs.words", "crfs.tags")) for name in changed)
+    assert not any(name.startswith("gru.") for name in changed)
+    if before_table is not None:
+        assert numpy.array_equal(before_table, shared.layers[0].get_param("E"))
+
+
+def test_word_tower_needs_the_segmentation_and_pos_tasks(tables):
+    with pytest.raises(ValueError, match=r"\[ner\] the model's word tower learns from the segmentation and POS gold"):
+        tower_nlp(*tables, tasks=["ner", "cws"], annotate=["ents", "tokens"])
