@@ -133,7 +133,7 @@ def conll_lines(sentences, conllu: bool) -> str:
 def write_project(tmp: Path) -> None:
     shutil.copy(ROOT / "project.yml", tmp / "project.yml")
     (tmp / "configs").mkdir()
-    for name in ("cpu.cfg", "cpu_joint.cfg", "gpu.cfg", "preannotation_tagger.cfg"):
+    for name in ("cpu.cfg", "cpu_joint.cfg", "cpu_joint_tower.cfg", "gpu.cfg", "preannotation_tagger.cfg"):
         shutil.copy(ROOT / "configs" / name, tmp / "configs" / name)
     weibo = tmp / "assets" / "weibo"
     weibo.mkdir(parents=True)

@@ -112,3 +112,27 @@ def test_words_and_tags_do_not_train_the_shared_encoder(tables):
 def test_word_tower_needs_the_segmentation_and_pos_tasks(tables):
     with pytest.raises(ValueError, match=r"\[ner\] the model's word tower learns from the segmentation and POS gold"):
         tower_nlp(*tables, tasks=["ner", "cws"], annotate=["ents", "tokens"])
+
+
+def test_shipped_tower_config_trains_a_joint_pipeline(tables):
+    """configs/cpu_joint_tower.cfg with its LAC and jieba sources swapped for
+    small tables: the settings, the tower and joint mode work together."""
+    from spacy import util
+
+    from conftest import CONFIGS
+
+    config = util.load_config(CONFIGS / "cpu_joint_tower.cfg", interpolate=False)
+    ner = config["components"]["ner"]
+    assert ner["task_weights"] == {"ner": 1.0, "cws": 0.2, "pos": 0.2, "consistency": 0.2, "words": 1.0, "tags": 1.0}
+    assert ner["model"]["word_features"]["sources"]["lac"]["layers"] == 2
+    small = {key: Config().from_str(CHAR_VECTORS_NER.format(vectors=path))["model"]["char_features"]
+             for key, path in zip(("char_features", "word_features"), tables)}
+    ner["model"].update(small, word_hidden_size=8, hidden_size=16)
+    ner["int8"] = False
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("zh_mtl_ner", name="ner", config={key: value for key, value in ner.items() if key != "factory"})
+    refs = make_reference_docs(nlp.vocab)
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    assert nlp.get_pipe("ner").loss.terms == ["ner", "cws", "pos", "consistency", "words", "tags"]
+    train(nlp, refs, 120)
+    assert [words_tags_ents(doc) for doc in nlp.pipe(TRAIN_TEXTS)] == [words_tags_ents(r) for r in refs]
