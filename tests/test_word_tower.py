@@ -92,7 +92,7 @@ def test_words_and_tags_do_not_train_the_shared_encoder(tables):
     ner = nlp.get_pipe("ner")
     shared = ner.model.get_ref("char_features")
     module = head_module(ner.model)
-    before_table = shared.layers[0].get_param("E").copy() if shared.layers[0].has_param("E") else None
+    before_table = shared.layers[0].get_param("E").copy()
     before = {name: p.detach().clone() for name, p in module.named_parameters()}
     for doc in refs:
         doc.set_ents([], default="missing")
@@ -105,8 +105,7 @@ def test_words_and_tags_do_not_train_the_shared_encoder(tables):
     changed = {name for name, p in before.items() if not bool((after[name] == p).all())}
     assert changed and all(name.startswith(("word_gru.", "emitters.words", "emitters.tags", "crfs.words", "crfs.tags")) for name in changed)
     assert not any(name.startswith("gru.") for name in changed)
-    if before_table is not None:
-        assert numpy.array_equal(before_table, shared.layers[0].get_param("E"))
+    assert numpy.array_equal(before_table, shared.layers[0].get_param("E"))
 
 
 def test_word_tower_needs_the_segmentation_and_pos_tasks(tables):

@@ -91,7 +91,6 @@ def build_multitask_char_tagger(
             "hidden_size": hidden_size,
             "dropout": dropout,
             "input_dropout": input_dropout,
-            "word_tower": word_features is not None,
             "word_hidden_size": word_hidden_size,
             # whether prediction runs the word tower (`set_predict_words`)
             "predict_words": True,
@@ -115,12 +114,11 @@ def build_multitask_char_tagger_v1(
 
 
 def init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
-    widths = []
     for ref in ("char_features", "word_features"):
         if model.has_ref(ref):
             model.get_ref(ref).initialize(X=X)
-            widths.append(model.get_ref(ref).get_dim("nO"))
-    build_head(model, widths[0], model.attrs["task_sizes"], *widths[1:])
+    n_in, n_word_in = feature_widths(model)
+    build_head(model, n_in, model.attrs["task_sizes"], n_word_in)
 
 
 def feature_widths(model: Model) -> Tuple[int, int]:
@@ -146,7 +144,7 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int], n_word_in: i
         model.attrs["dropout"],
         model.attrs["input_dropout"],
         n_word_in,
-        model.attrs.get("word_hidden_size", 0),
+        model.attrs["word_hidden_size"],
     )
     module.int8 = bool(model.attrs.get("int8", False))  # set_int8 may come before the head
     head = PyTorchWrapper_v2(module, convert_inputs=pack_ragged, convert_outputs=padded_output)

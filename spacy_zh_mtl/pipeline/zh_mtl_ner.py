@@ -133,7 +133,7 @@ class ZhMtlNer(TrainablePipe):
     @property
     def word_tower(self) -> bool:
         """Whether the model writes words and tags from a second encoder."""
-        return bool(self.model.attrs.get("word_tower"))
+        return self.model.has_ref("word_features")
 
     @property
     def task_sizes(self) -> Dict[str, int]:
@@ -317,4 +317,4 @@ class ZhMtlNer(TrainablePipe):
         self.cfg.update(cfg)
         self._check_labels()
         if self.cfg["n_in"] is not None:
-            build_head(self.model, self.cfg["n_in"], self.task_sizes, self.cfg.get("n_word_in", 0))
+            build_head(self.model, self.cfg["n_in"], self.task_sizes, self.cfg["n_word_in"])
