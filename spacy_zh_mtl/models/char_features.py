@@ -9,8 +9,14 @@ states (`lac_encoder`). Adding a source is one module and one config block:
 
     [components.ner.model.char_features.sources.vectors]
     @architectures = "spacy_zh_mtl.CharVectors.v1"
+
+A source may end its rows with columns that only a word tower reads (its
+`word_width` attr, e.g. `LacStates.v1` with `word_layer`); those come last in
+the concatenation, after every source's shared columns.
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy
 
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -42,7 +48,10 @@ def build_char_features(sources: Dict[str, Any]) -> Model[List[Doc], Ragged]:
         layers=layers,
         refs=dict(named),
         dims={"nO": None},
-        attrs={"sources": list(named)},
+        attrs={
+            "sources": list(named),
+            "word_width": sum(source.attrs.get("word_width", 0) for source in layers),
+        },
     )
 
 
@@ -62,16 +71,36 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
                 f"char_features: source {name!r} gave {rows.dataXd.shape} rows for {len(docs)} "
                 f"Docs of {n_rows} characters (expected one row of {width} per character)"
             )
-    features = model.ops.xp.concatenate([rows.dataXd for rows in outputs], axis=1)
+    xp = model.ops.xp
+    features = xp.concatenate([rows.dataXd for rows in outputs], axis=1)
     offsets = [0]
     for width in widths:
         offsets.append(offsets[-1] + width)
     lengths = outputs[0].lengths
+    columns = _shared_then_word_columns(model)
+    if columns is not None:
+        features = features[:, xp.asarray(columns)]
 
     def backprop(d_features: Ragged) -> List[Doc]:
         d = d_features.dataXd
+        if columns is not None:
+            d = d[:, xp.asarray(numpy.argsort(columns))]
         for j, source_backprop in enumerate(backprops):
             source_backprop(Ragged(d[:, offsets[j] : offsets[j + 1]], lengths))
         return docs
 
     return Ragged(features, lengths), backprop
+
+
+def _shared_then_word_columns(model: Model) -> Optional[numpy.ndarray]:
+    """The order of the sources' concatenated columns that puts every
+    source's word-tower columns last; None where no source has any."""
+    if not model.attrs["word_width"]:
+        return None
+    shared, words, start = [], [], 0
+    for layer in model.layers:
+        width, word_width = layer.get_dim("nO"), layer.attrs.get("word_width", 0)
+        shared.append(numpy.arange(start, start + width - word_width))
+        words.append(numpy.arange(start + width - word_width, start + width))
+        start += width
+    return numpy.concatenate(shared + words)

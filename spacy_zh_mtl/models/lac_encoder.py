@@ -53,23 +53,55 @@ class LacWeights:
 
 class LacGru(nn.Module):
     """LAC's bidirectional GRU layers (two, or the first `num_layers`) over
-    packed character sequences."""
+    packed character sequences.
 
-    def __init__(self, num_layers: int = LAC_LAYERS) -> None:
+    With `word_layer`, a second copy of LAC's second layer also reads the
+    first layer's states, without passing a gradient back: the word tower's
+    encoder, which shares the first layer's work with the entities' encoder.
+    Its states follow the encoder's as further columns; they are zeros when
+    `predict_words` is off at prediction.
+    """
+
+    def __init__(self, num_layers: int = LAC_LAYERS, word_layer: bool = False) -> None:
         super().__init__()
         self.gru = nn.GRU(
-            LAC_WIDTH, LAC_WIDTH, num_layers=num_layers, bidirectional=True, batch_first=True
+            LAC_WIDTH, LAC_WIDTH, num_layers=1 if word_layer else num_layers, bidirectional=True,
+            batch_first=True,
         )
+        self.top = self.word_gru = None
+        if word_layer:  # LAC's second layer and its copy, each a GRU of its own
+            self.top, self.word_gru = (
+                nn.GRU(2 * LAC_WIDTH, LAC_WIDTH, bidirectional=True, batch_first=True) for _ in range(2)
+            )
         self.int8 = False  # see models.int8
+        self.predict_words = True
 
     def forward(self, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
         """data, batch_sizes: a packed sequence's (`torch_sequences.pack_ragged`).
         Returns the states in the same packed order."""
-        return run_gru(self, self.gru, PackedSequence(data, batch_sizes)).data
+        states = run_gru(self, self.gru, PackedSequence(data, batch_sizes))
+        if self.word_gru is None:
+            return states.data
+        first, states = states.data, run_gru(self, self.top, states).data
+        if self.training or self.predict_words:
+            words = run_gru(self, self.word_gru, PackedSequence(first.detach(), batch_sizes)).data
+        else:
+            words = states.new_zeros(states.shape)
+        return torch.cat([states, words], dim=1)
+
+    def load_lac(self, state: Dict[str, torch.Tensor]) -> None:
+        """Copy LAC's GRU weights (`LacWeights.gru_state`) into the layers."""
+        self.gru.load_state_dict({key: value for key, value in state.items() if _layer(key) < self.gru.num_layers})
+        if self.word_gru is not None:
+            second = {key.replace("_l1", "_l0"): value for key, value in state.items() if _layer(key) == 1}
+            self.top.load_state_dict(second)
+            self.word_gru.load_state_dict(second)
 
 
 @registry.architectures("spacy_zh_mtl.LacStates.v1")
-def build_lac_states(fine_tune: bool = False, layers: int = LAC_LAYERS) -> Model[List[Doc], Ragged]:
+def build_lac_states(
+    fine_tune: bool = False, layers: int = LAC_LAYERS, word_layer: bool = False
+) -> Model[List[Doc], Ragged]:
     """A character feature source: the 256-d contextual states of LAC's
     pretrained BiGRU encoder (its embeddings and both GRU layers).
 
@@ -77,29 +109,39 @@ def build_lac_states(fine_tune: bool = False, layers: int = LAC_LAYERS) -> Model
         the model. False keeps LAC's weights as they are (faster to train).
     layers (int): 2 (LAC's encoder) or 1: the states of its first GRU layer,
         at about 40 % of the cost.
+    word_layer (bool): also give the states of a second, fine-tuned copy of
+        LAC's second layer over the first layer's states (256 more columns):
+        a word tower's encoder (`MultitaskCharTagger.v2`) that costs one GRU
+        layer instead of a second encoder. Needs `layers = 2` and `fine_tune`.
     """
     if layers not in range(1, LAC_LAYERS + 1):
         raise ValueError(f"LacStates: layers must be 1 or {LAC_LAYERS}, got {layers}")
+    if word_layer and (layers != LAC_LAYERS or not fine_tune):
+        raise ValueError(
+            f"LacStates: word_layer trains a copy of LAC's second layer; it needs layers = {LAC_LAYERS} "
+            f"and fine_tune = true (got layers = {layers}, fine_tune = {str(fine_tune).lower()})"
+        )
     embed = build_char_vectors(table=lac_char_vectors(), fine_tune=fine_tune)
     encoder = PyTorchWrapper_v2(
-        LacGru(layers), convert_inputs=pack_ragged, convert_outputs=ragged_output
+        LacGru(layers, word_layer), convert_inputs=pack_ragged, convert_outputs=ragged_output
     )
+    word_width = 2 * LAC_WIDTH if word_layer else 0
     return Model(
         "lac_states",
         forward,
         init=init,
         layers=[embed, encoder],
-        dims={"nO": 2 * LAC_WIDTH},
-        attrs={"fine_tune": fine_tune},
+        dims={"nO": 2 * LAC_WIDTH + word_width},
+        # word_width: the trailing columns that only a word tower reads (`CharFeatures.v1`);
+        # predict_words: whether prediction computes them (`set_predict_words`)
+        attrs={"fine_tune": fine_tune, "word_width": word_width, "predict_words": True},
     )
 
 
 def init(model: Model, X: Any = None, Y: Any = None) -> None:
     embed, encoder = model.layers
     embed.initialize()
-    gru = encoder.shims[0]._model.gru
-    state = load_lac_weights().gru_state
-    gru.load_state_dict({key: value for key, value in state.items() if _layer(key) < gru.num_layers})
+    encoder.shims[0]._model.load_lac(load_lac_weights().gru_state)
 
 
 def _layer(key: str) -> int:
@@ -112,7 +154,8 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
     train = is_train and model.attrs["fine_tune"]
     vectors, backprop_embed = embed(docs, train)
     if not len(vectors.dataXd):
-        return Ragged(model.ops.alloc2f(0, 2 * LAC_WIDTH), vectors.lengths), lambda d: docs
+        return Ragged(model.ops.alloc2f(0, model.get_dim("nO")), vectors.lengths), lambda d: docs
+    encoder.shims[0]._model.predict_words = model.attrs["predict_words"]
     if is_train and not train:  # frozen while the rest trains: the float32 states it trains on
         with float32_only(encoder):
             states, backprop_encoder = encoder(vectors, False)

@@ -48,11 +48,13 @@ def build_multitask_char_tagger(
     grad_factor (float): scales the gradient passed back to the transformer.
     input_dropout (float): dropout on the character features, before the BiGRU
         (training only).
-    word_features (Optional[Model]): the word tower's own encoder, usually
+    word_features (Optional[Model]): the word tower's own encoder, e.g.
         `spacy_zh_mtl.CharFeatures.v1` over a second `LacStates.v1`. With it,
-        the words and tags that joint mode writes come from a BiGRU over
-        these features and the shared ones (tasks "words" and "tags"), and the
-        shared encoder learns from NER and its auxiliary tasks alone.
+        or with character features that end in word-tower columns
+        (`LacStates.v1` with `word_layer`), the words and tags that joint mode
+        writes come from a BiGRU over those features and the shared ones
+        (tasks "words" and "tags"), and the shared encoder learns from NER and
+        its auxiliary tasks alone.
     word_hidden_size (int): the word tower's BiGRU hidden size per direction;
         0 puts its emission layers directly on its input.
 
@@ -121,12 +123,22 @@ def init(model: Model, X: Optional[List[Doc]] = None, Y: Any = None) -> None:
     build_head(model, n_in, model.attrs["task_sizes"], n_word_in)
 
 
+def has_word_tower(model: Model) -> bool:
+    """Whether the model writes its words and tags from a word tower."""
+    return model.has_ref("word_features") or _char_word_width(model) > 0
+
+
+def _char_word_width(model: Model) -> int:
+    """The number of word-tower columns at the end of the character features."""
+    return model.get_ref("char_features").attrs.get("word_width", 0)
+
+
 def feature_widths(model: Model) -> Tuple[int, int]:
     """The widths of an initialized model's shared and word-tower features (0: no tower)."""
-    return tuple(  # type: ignore[return-value]
-        model.get_ref(ref).get_dim("nO") if model.has_ref(ref) else 0
-        for ref in ("char_features", "word_features")
-    )
+    n_features = model.get_ref("char_features").get_dim("nO")
+    n_char_words = _char_word_width(model)
+    n_words = model.get_ref("word_features").get_dim("nO") if model.has_ref("word_features") else 0
+    return n_features - n_char_words, n_char_words + n_words
 
 
 def build_head(model: Model, n_in: int, task_sizes: Dict[str, int], n_word_in: int = 0) -> None:
@@ -156,7 +168,9 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int], n_word_in: i
 def set_predict_words(model: Model, enabled: bool) -> None:
     """Run the word tower at prediction or not: its words and tags are only
     written in joint mode, and it costs about as much as the shared encoder."""
-    model.attrs["predict_words"] = enabled
+    for node in model.walk():
+        if "predict_words" in node.attrs:
+            node.attrs["predict_words"] = enabled
 
 
 def head_module(model: Model) -> MultitaskCrfHead:
@@ -194,10 +208,13 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats3d, Ca
         n_tags = sum(head_module(model).task_sizes.values())
         return model.ops.alloc3f(0, 0, n_tags), lambda d_emissions: []
     backprop_words = None
-    if model.has_ref("word_features") and (is_train or model.attrs["predict_words"]):
-        words, backprop_words = model.get_ref("word_features")(docs, is_train)
-        width = features.dataXd.shape[1]
-        features = Ragged(model.ops.xp.concatenate([features.dataXd, words.dataXd], axis=1), features.lengths)
+    width = features.dataXd.shape[1]
+    if is_train or model.attrs["predict_words"]:
+        if model.has_ref("word_features"):
+            words, backprop_words = model.get_ref("word_features")(docs, is_train)
+            features = Ragged(model.ops.xp.concatenate([features.dataXd, words.dataXd], axis=1), features.lengths)
+    elif _char_word_width(model):  # the tower is skipped: its columns (zeros) are left out
+        features = Ragged(features.dataXd[:, : width - _char_word_width(model)], features.lengths)
     emissions, backprop_head = head(features, is_train)
 
     def backprop(d_emissions: Floats3d) -> List[Doc]:

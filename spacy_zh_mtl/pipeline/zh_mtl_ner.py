@@ -19,7 +19,7 @@ from ..losses.multitask import LossResult
 from ..losses.targets import WORD_TERMS, CharTargets, split_by_task
 from ..models.int8 import set_int8
 from ..models.multitask_tagger import (
-    build_head, crf_parameters, feature_widths, set_predict_words, task_crfs, task_sizes,
+    build_head, crf_parameters, feature_widths, has_word_tower, set_predict_words, task_crfs, task_sizes,
 )
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
@@ -133,7 +133,7 @@ class ZhMtlNer(TrainablePipe):
     @property
     def word_tower(self) -> bool:
         """Whether the model writes words and tags from a second encoder."""
-        return self.model.has_ref("word_features")
+        return has_word_tower(self.model)
 
     @property
     def task_sizes(self) -> Dict[str, int]:
