@@ -224,3 +224,27 @@ def test_word_layer_trains_without_pulling_lac_first_layer(tables):
     changed = {name for name, p in module.named_parameters() if not bool((before[name] == p).all())}
     assert changed and all(name.startswith("word_gru.") for name in changed)
     assert numpy.array_equal(before_table, lac.layers[0].get_param("E"))
+
+
+def test_word_tower_can_learn_from_docs_without_entities_only(tables):
+    """word_tower_on_entity_docs = false: the tower's words and tags learn from
+    a gold corpus (Docs without entity annotation) and not from the entity
+    corpus's pre-annotated ones."""
+    nlp = tower_nlp(*tables, word_tower_on_entity_docs=False)
+    refs = make_reference_docs(nlp.vocab)
+    with pytest.raises(ValueError, match=r"\[ner\] word_tower_on_entity_docs = false: .* the training data has none"):
+        nlp.initialize(lambda: reference_examples(nlp, refs))
+    for doc in refs[:5]:
+        doc.set_ents([], default="missing")
+    nlp.initialize(lambda: reference_examples(nlp, refs))
+    ner = nlp.get_pipe("ner")
+    targets = ner._targets(refs, max(len(r.text) for r in refs))
+    gold_only = [True] * 5 + [False] * (len(refs) - 5)
+    assert list(targets.available["words"]) == gold_only and list(targets.available["tags"]) == gold_only
+    assert list(targets.available["cws"]) == [not value for value in gold_only]
+    # an update on entity Docs alone leaves the tower as it was
+    module = head_module(ner.model)
+    before = {name: p.detach().clone() for name, p in module.named_parameters()}
+    nlp.update([Example(nlp.make_doc(r.text), r) for r in refs[5:]], sgd=Adam(0.01))
+    changed = {name for name, p in module.named_parameters() if not bool((before[name] == p).all())}
+    assert "gru.weight_ih_l0" in changed and not any(name.startswith("word_gru.") for name in changed)

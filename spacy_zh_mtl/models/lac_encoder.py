@@ -79,12 +79,13 @@ class LacGru(nn.Module):
     def forward(self, data: torch.Tensor, batch_sizes: torch.Tensor) -> torch.Tensor:
         """data, batch_sizes: a packed sequence's (`torch_sequences.pack_ragged`).
         Returns the states in the same packed order."""
-        states = run_gru(self, self.gru, PackedSequence(data, batch_sizes))
+        # every layer, or with a word layer the first one alone
+        lower = run_gru(self, self.gru, PackedSequence(data, batch_sizes))
         if self.word_gru is None:
-            return states.data
-        first, states = states.data, run_gru(self, self.top, states).data
+            return lower.data
+        states = run_gru(self, self.top, lower).data
         if self.training or self.predict_words:
-            words = run_gru(self, self.word_gru, PackedSequence(first.detach(), batch_sizes)).data
+            words = run_gru(self, self.word_gru, PackedSequence(lower.data.detach(), batch_sizes)).data
         else:
             words = states.new_zeros(states.shape)
         return torch.cat([states, words], dim=1)

@@ -194,10 +194,12 @@ def batch_targets(
     entity_pos_ids: Dict[str, int],
     entity_cost: float = 0.0,
     outside_cost: float = 0.0,
+    tower_on_entity_docs: bool = True,
 ) -> CharTargets:
     """Character-level gold of every task for `refs`, padded to `steps`. The
     word tower's terms in `tasks` share the gold of the task they learn, which
-    then counts only where a Doc has entities."""
+    then counts only where a Doc has entities; the tower's own only where it
+    has none unless `tower_on_entity_docs`."""
     batch = len(refs)
     lengths = numpy.array([n_chars(doc) for doc in refs], dtype="int64")
     targets = CharTargets(lengths)
@@ -234,6 +236,8 @@ def batch_targets(
             # the shared encoder's own segmentation and POS then serve the
             # entities: they learn from the entity corpus's words and tags alone
             targets.available[task] &= targets.available["ner"]
+            if not tower_on_entity_docs:
+                targets.available[term] &= ~targets.available["ner"]
     return targets
 
 def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str], Set[str]]:

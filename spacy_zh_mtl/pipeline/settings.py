@@ -45,6 +45,10 @@ class MultitaskSettings:
     int8: predict with int8 copies of the BiGRUs on CPU (dynamic
         quantization; `models.int8`): faster, with states that differ by
         rounding. Training, saved weights and GPU prediction stay float32.
+    word_tower_on_entity_docs: with a word tower, whether its words and tags
+        also learn from Docs that have entity annotation (in the project the
+        entity corpus, whose words and tags pre-annotation wrote). False:
+        only from Docs without it (a gold corpus such as UD GSD).
     """
 
     tasks: Sequence[str] = TASKS
@@ -64,6 +68,7 @@ class MultitaskSettings:
     outside_cost: float = 0.0
     annotate: Sequence[str] = ("ents",)
     int8: bool = False
+    word_tower_on_entity_docs: bool = True
 
     def __post_init__(self) -> None:
         unknown = [task for task in self.tasks if task not in TASKS]

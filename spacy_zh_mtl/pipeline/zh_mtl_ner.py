@@ -23,7 +23,9 @@ from ..models.multitask_tagger import (
 )
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
-from .char_labels import CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, report_annotation
+from .char_labels import (
+    CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, entity_spans, report_annotation,
+)
 from .decoding import Decoded, decode_batch, decoder_inputs
 from .entity_tokens import check_pipeline_order, set_char_entities
 from .scoring import score_words_and_tags
@@ -71,6 +73,7 @@ def make_zh_mtl_ner(
     outside_cost: float,
     annotate: List[str],
     int8: bool,
+    word_tower_on_entity_docs: bool,
     scorer: Optional[Callable],
 ) -> "ZhMtlNer":
     """Create a `zh_mtl_ner` component: entities predicted per character by a
@@ -168,6 +171,13 @@ class ZhMtlNer(TrainablePipe):
         chosen = choose_labels(self.name, found, labels, self.settings.tasks, added=self.cfg["labels"])
         self.cfg["labels"], self.cfg["pos_tags"] = chosen
         self._check_labels()
+        if self.word_tower and not self.settings.word_tower_on_entity_docs:
+            if all(entity_spans(eg.reference) is not None for eg in get_examples()):
+                raise ValueError(
+                    f"[{self.name}] word_tower_on_entity_docs = false: the word tower learns from Docs "
+                    f"without entity annotation, and the training data has none (add a word-segmented, "
+                    f"tagged corpus such as UD GSD: the project's paths.aux_train)"
+                )
         self.model.attrs["task_sizes"] = self.task_sizes
         self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
         self.cfg["n_in"], self.cfg["n_word_in"] = feature_widths(self.model)
@@ -224,6 +234,7 @@ class ZhMtlNer(TrainablePipe):
         return batch_targets(
             refs, steps, scheme=self.scheme, tasks=list(self.task_sizes), pos_tag_ids=tag_ids, entity_pos_ids=entity_ids,
             entity_cost=s.entity_cost, outside_cost=s.outside_cost,
+            tower_on_entity_docs=s.word_tower_on_entity_docs,
         )
 
     def finish_update(self, sgd: Optimizer) -> None:
