@@ -166,8 +166,8 @@ def build_head(model: Model, n_in: int, task_sizes: Dict[str, int], n_word_in: i
 
 
 def set_predict_words(model: Model, enabled: bool) -> None:
-    """Run the word tower at prediction or not: its words and tags are only
-    written in joint mode, and it costs about as much as the shared encoder."""
+    """Run the word tower at prediction or not (every node with a
+    `predict_words` attr): its words and tags are only written in joint mode."""
     for node in model.walk():
         if "predict_words" in node.attrs:
             node.attrs["predict_words"] = enabled
