@@ -15,6 +15,7 @@ from spacy_zh_mtl.models.multitask_tagger import head_module
 from conftest import (
     CHAR_VECTORS_NER, TRAIN_TEXTS, make_reference_docs, reference_examples, write_char_vectors,
 )
+from test_pipeline import BAD_INPUTS
 
 JOINT = {"annotate": ["ents", "tokens", "tags"], "int8": False}
 
@@ -214,6 +215,13 @@ def test_word_layer_tower_learns_round_trips_and_is_skipped_in_standard_mode(tab
     emissions = split_by_task(ner.model.predict([standard.make_doc(t) for t in TRAIN_TEXTS]), ner.task_sizes)
     assert not emissions["words"].any() and not emissions["tags"].any() and emissions["cws"].any()
     assert [words_tags_ents(doc)[2] for doc in standard.pipe(TRAIN_TEXTS)] == [e[2] for e in expected]
+    # bad input gives valid Docs in both modes, and batches predict as single texts do
+    for pipeline in (nlp, standard):
+        docs = list(pipeline.pipe(BAD_INPUTS + TRAIN_TEXTS[:4], batch_size=3))
+        assert [words_tags_ents(doc) for doc in docs] == [words_tags_ents(pipeline(t)) for t in BAD_INPUTS + TRAIN_TEXTS[:4]]
+        for text, doc in zip(BAD_INPUTS, docs):
+            assert doc.text == text and all(ent.text.strip() == ent.text for ent in doc.ents)
+            assert pipeline is standard or all(token.tag_ for token in doc)
 
 
 def test_word_layer_trains_without_pulling_lac_first_layer(tables):
