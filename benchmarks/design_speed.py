@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+from .pipeline_speed import read_texts
+
 N_INIT_DOCS = 100
 N_WARMUP_TEXTS = 200
 
@@ -75,7 +77,7 @@ def build(config_path: Path, overrides: Dict[str, Any], init_paths: List[Path]):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("texts", type=Path, help="one text per line")
+    parser.add_argument("texts", type=Path, help="one text per line, or JSONL with a \"text\" field")
     parser.add_argument("config", type=Path)
     parser.add_argument("--init", dest="init_paths", type=Path, action="append", required=True,
                         help=".spacy corpus whose first Docs initialize the pipelines (repeatable)")
@@ -92,7 +94,7 @@ def main() -> None:
     import spacy_zh_mtl  # noqa: F401  (registers the architectures)
 
     torch.set_num_threads(1)
-    texts = [line for line in args.texts.read_text(encoding="utf8").splitlines() if line.strip()]
+    texts = read_texts(args.texts)
     n_chars = sum(len(text) for text in texts)
     designs = [("base", {}), *args.variants]
     pipelines = {name: build(args.config, overrides, args.init_paths) for name, overrides in designs}

@@ -16,8 +16,6 @@ the concatenation, after every source's shared columns.
 """
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy
-
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model
@@ -72,35 +70,24 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Ragged, Call
                 f"Docs of {n_rows} characters (expected one row of {width} per character)"
             )
     xp = model.ops.xp
-    features = xp.concatenate([rows.dataXd for rows in outputs], axis=1)
-    offsets = [0]
-    for width in widths:
-        offsets.append(offsets[-1] + width)
+    # every source's shared columns, then every source's word-tower columns
+    splits = [width - layer.attrs.get("word_width", 0) for width, layer in zip(widths, model.layers)]
+    shared = [rows.dataXd[:, :split] for rows, split in zip(outputs, splits)]
+    words = [rows.dataXd[:, split:] for rows, split, width in zip(outputs, splits, widths) if split < width]
+    features = xp.concatenate(shared + words, axis=1)
     lengths = outputs[0].lengths
-    columns = _shared_then_word_columns(model)
-    if columns is not None:
-        features = features[:, xp.asarray(columns)]
 
     def backprop(d_features: Ragged) -> List[Doc]:
         d = d_features.dataXd
-        if columns is not None:
-            d = d[:, xp.asarray(numpy.argsort(columns))]
-        for j, source_backprop in enumerate(backprops):
-            source_backprop(Ragged(d[:, offsets[j] : offsets[j + 1]], lengths))
+        shared_start, word_start = 0, sum(splits)
+        for split, width, source_backprop in zip(splits, widths, backprops):
+            d_source = d[:, shared_start : shared_start + split]
+            if split < width:
+                d_words = d[:, word_start : word_start + width - split]
+                d_source = xp.concatenate([d_source, d_words], axis=1)
+                word_start += width - split
+            shared_start += split
+            source_backprop(Ragged(d_source, lengths))
         return docs
 
     return Ragged(features, lengths), backprop
-
-
-def _shared_then_word_columns(model: Model) -> Optional[numpy.ndarray]:
-    """The order of the sources' concatenated columns that puts every
-    source's word-tower columns last; None where no source has any."""
-    if not model.attrs["word_width"]:
-        return None
-    shared, words, start = [], [], 0
-    for layer in model.layers:
-        width, word_width = layer.get_dim("nO"), layer.attrs.get("word_width", 0)
-        shared.append(numpy.arange(start, start + width - word_width))
-        words.append(numpy.arange(start + width - word_width, start + width))
-        start += width
-    return numpy.concatenate(shared + words)

@@ -208,13 +208,13 @@ def forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Floats3d, Ca
         n_tags = sum(head_module(model).task_sizes.values())
         return model.ops.alloc3f(0, 0, n_tags), lambda d_emissions: []
     backprop_words = None
-    width = features.dataXd.shape[1]
-    if is_train or model.attrs["predict_words"]:
-        if model.has_ref("word_features"):
-            words, backprop_words = model.get_ref("word_features")(docs, is_train)
-            features = Ragged(model.ops.xp.concatenate([features.dataXd, words.dataXd], axis=1), features.lengths)
-    elif _char_word_width(model):  # the tower is skipped: its columns (zeros) are left out
-        features = Ragged(features.dataXd[:, : width - _char_word_width(model)], features.lengths)
+    width, n_char_words = features.dataXd.shape[1], _char_word_width(model)
+    tower = is_train or model.attrs["predict_words"]
+    if tower and model.has_ref("word_features"):
+        words, backprop_words = model.get_ref("word_features")(docs, is_train)
+        features = Ragged(model.ops.xp.concatenate([features.dataXd, words.dataXd], axis=1), features.lengths)
+    elif not tower and n_char_words:  # the tower is skipped: its columns (zeros) are left out
+        features = Ragged(features.dataXd[:, : width - n_char_words], features.lengths)
     emissions, backprop_head = head(features, is_train)
 
     def backprop(d_emissions: Floats3d) -> List[Doc]:

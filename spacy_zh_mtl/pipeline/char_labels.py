@@ -4,7 +4,7 @@ Labels are read from a reference Doc by character offset, so they never depend
 on how the text was tokenised. `None` means the Doc has no annotation for the
 task: its loss is masked, never read as "O".
 """
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.attrs import ENT_IOB
@@ -240,7 +240,16 @@ def batch_targets(
                 targets.available[term] &= ~targets.available["ner"]
     return targets
 
-def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str], Set[str]]:
+class FoundAnnotation(NamedTuple):
+    """What `report_annotation` found in the training examples."""
+
+    labels: Set[str]
+    tags: Set[str]
+    # Docs without complete entity annotation (e.g. a word-segmented, tagged corpus)
+    n_without_entities: int
+
+
+def report_annotation(name: str, examples: Iterable[Example]) -> FoundAnnotation:
     """Print what annotation the training examples carry; return the entity
     labels and POS tags found."""
     counts = {"docs": 0, "ner": 0, "cws": 0, "pos": 0, "partial_ner": 0, "entities": 0}
@@ -271,12 +280,12 @@ def report_annotation(name: str, examples: Iterable[Example]) -> Tuple[Set[str],
             f"[{name}] {counts['partial_ner']} docs have partial entity annotation "
             f"(some tokens without ENT_IOB); their NER and consistency losses are masked"
         )
-    return labels, tags
+    return FoundAnnotation(labels, tags, counts["docs"] - counts["ner"])
 
 
 def choose_labels(
     name: str,
-    found: Tuple[Set[str], Set[str]],
+    found: FoundAnnotation,
     given: Optional[Union[List[str], Dict[str, List[str]]]],
     tasks: Sequence[str],
     added: Sequence[str] = (),
@@ -285,7 +294,7 @@ def choose_labels(
     entity labels, or {"labels": [...], "pos_tags": [...]}), else those
     `found` in the training data (`report_annotation`), plus the labels
     `added` before (`add_label`). The space tag is always one of the POS tags."""
-    found_labels, found_tags = found
+    found_labels, found_tags = found.labels, found.tags
     if isinstance(given, dict):
         given_labels, given_tags = given.get("labels"), given.get("pos_tags")
     else:

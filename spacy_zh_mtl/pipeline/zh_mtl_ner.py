@@ -24,7 +24,7 @@ from ..models.multitask_tagger import (
 from ..models.optimizers import finish_update_two_rates
 from ..models.wordpiece_features import transformer_node_ids
 from .char_labels import (
-    CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, entity_spans, report_annotation,
+    CWS_TAGS, EntityTagScheme, batch_targets, choose_labels, report_annotation,
 )
 from .decoding import Decoded, decode_batch, decoder_inputs
 from .entity_tokens import check_pipeline_order, set_char_entities
@@ -171,13 +171,12 @@ class ZhMtlNer(TrainablePipe):
         chosen = choose_labels(self.name, found, labels, self.settings.tasks, added=self.cfg["labels"])
         self.cfg["labels"], self.cfg["pos_tags"] = chosen
         self._check_labels()
-        if self.word_tower and not self.settings.word_tower_on_entity_docs:
-            if all(entity_spans(eg.reference) is not None for eg in get_examples()):
-                raise ValueError(
-                    f"[{self.name}] word_tower_on_entity_docs = false: the word tower learns from Docs "
-                    f"without entity annotation, and the training data has none (add a word-segmented, "
-                    f"tagged corpus such as UD GSD: the project's paths.aux_train)"
-                )
+        if self.word_tower and not self.settings.word_tower_on_entity_docs and not found.n_without_entities:
+            raise ValueError(
+                f"[{self.name}] word_tower_on_entity_docs = false: the word tower learns from Docs "
+                f"without entity annotation, and the training data has none (add a word-segmented, "
+                f"tagged corpus such as UD GSD: the project's paths.aux_train)"
+            )
         self.model.attrs["task_sizes"] = self.task_sizes
         self.model.initialize(X=[eg.predicted for eg in islice(get_examples(), 10)])
         self.cfg["n_in"], self.cfg["n_word_in"] = feature_widths(self.model)
